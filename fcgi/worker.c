@@ -1,0 +1,166 @@
+/* worker: see worker.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+#include <openssl/crypto.h>
+
+#include "fcgi/dispatch.h"
+#include "fcgi/request.h"
+#include "fcgi/worker.h"
+#include "lib/crypto.h"
+#include "lib/db.h"
+#include "lib/log.h"
+
+/* How often an idle thread looks at the stop flag. */
+#define POLL_MS 250
+
+/* Set from the signal handler; the only way a signal talks to the threads. */
+static volatile sig_atomic_t stopping;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+struct app {
+	const struct bw_conf *conf;
+	uint8_t key[BW_KEY_BYTES];
+	int listen_fd;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void serve_one(struct app *app, FCGX_Request *fcgx, struct bw_arena *arena,
+		      struct bw_db *db)
+{
+	struct bw_req req;
+	bw_req_init(&req, fcgx, arena);
+	req.svc.db = db;
+	req.svc.arena = arena;
+	req.svc.master_key = app->key;
+	req.svc.conf = app->conf;
+	bw_dispatch(&req, app->conf->max_body_bytes);
+	bw_log_request(req.method, req.path, req.status, (now_s() - req.started) * 1000.0,
+		       req.request_id, req.client_ip);
+}
+
+static void *thread_main(void *arg)
+{
+	struct app *app = arg;
+	FCGX_Request fcgx;
+	struct bw_arena *arena = bw_arena_new(64 * 1024);
+	struct bw_db *db = NULL;
+	bw_db_thread_init();
+	db = bw_db_new(app->conf);
+	if (arena == NULL || db == NULL || FCGX_InitRequest(&fcgx, app->listen_fd, 0) != 0) {
+		bw_log(BW_LOG_ERROR, "worker", NULL, "thread start failed: out of memory");
+		goto out;
+	}
+	struct pollfd pfd = {app->listen_fd, POLLIN, 0};
+	while (!stopping) {
+		int ready = poll(&pfd, 1, POLL_MS);
+		if (ready <= 0 || stopping)
+			continue;
+		/* The socket is non-blocking: when another thread or worker won the race, accept
+		 * fails with EAGAIN and we simply go back to polling. */
+		if (FCGX_Accept_r(&fcgx) < 0)
+			continue;
+		serve_one(app, &fcgx, arena, db);
+		FCGX_Finish_r(&fcgx);
+		bw_arena_reset(arena);
+	}
+	FCGX_Free(&fcgx, 1);
+out:
+	bw_db_close(db);
+	bw_arena_free(arena);
+	bw_db_thread_end();
+	return NULL;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL); /* a client gone mid-response is not fatal */
+	sigaction(SIGHUP, &sa, NULL);  /* reloads are the master's business */
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL); /* the shutdown deadline (see below) */
+	/* Stop signals stay blocked everywhere except in the main thread's sigsuspend, so they
+	 * always wake it; request threads inherit this mask. */
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
+}
+
+int bw_worker_main(const struct bw_conf *conf, int listen_fd)
+{
+	struct app app;
+	char err[256];
+	int code = 1;
+	pthread_t *threads = NULL;
+	int started = 0;
+	/* If the master dies without stopping us, do not linger as an orphan on its socket. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	install_signals();
+	app.conf = conf;
+	app.listen_fd = listen_fd;
+	if (bw_key_load(conf->master_key_file, app.key, err, sizeof(err)) != BW_OK) {
+		bw_log(BW_LOG_ERROR, "worker", NULL, "%s", err);
+		return 2;
+	}
+	if (FCGX_Init() != 0) {
+		bw_log(BW_LOG_ERROR, "worker", NULL, "FCGX_Init failed");
+		goto out;
+	}
+	bw_db_global_init();
+	threads = calloc((size_t)conf->threads, sizeof(*threads));
+	if (threads == NULL)
+		goto out;
+	for (; started < conf->threads; started++)
+		if (pthread_create(&threads[started], NULL, thread_main, &app) != 0)
+			break;
+	if (started == 0) {
+		bw_log(BW_LOG_ERROR, "worker", NULL, "cannot start any request thread");
+		goto out;
+	}
+	bw_log(BW_LOG_INFO, "worker", NULL, "serving with %d threads", started);
+	sigset_t none;
+	sigemptyset(&none);
+	while (!stopping)
+		sigsuspend(&none);
+	/* In-flight requests get shutdown_timeout seconds; then SIGALRM ends the process. */
+	alarm((unsigned)conf->shutdown_timeout);
+	for (int i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	bw_log(BW_LOG_INFO, "worker", NULL, "stopped");
+	code = 0;
+out:
+	free(threads);
+	bw_db_global_end();
+	OPENSSL_cleanse(app.key, sizeof(app.key));
+	return code;
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Install the Debian packages Breakwater needs to build, run and test — only the missing ones.
+#
+# Idempotent: when everything is installed it only runs dpkg-query and exits 0, so stack.sh and
+# test.sh can call it every time (and it works without root then). It never starts a service:
+# Debian's maintainer scripts would start mariadb/nginx on their default ports, which we do not
+# want (the stack runs its own private instances).
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential autoconf automake libtool pkg-config
+  # libraries the C code links against (checked by configure through pkg-config)
+  libfcgi-dev libjson-c-dev libmariadb-dev libssl-dev libcrypt-dev
+  libprotobuf-c-dev libgrpc-dev libyaml-dev libcurl4-openssl-dev
+  protobuf-compiler protobuf-compiler-grpc protobuf-c-compiler
+  # the run-time stack (started by scripts/lib.sh, never as services)
+  mariadb-server mariadb-client nginx-light openssl curl
+  # tests and benchmark
+  wrk jq python3-pytest python3-requests python3-pymysql python3-grpcio
+)
+
+missing=()
+for pkg in "${packages[@]}"; do
+  # db:Status-Status is "installed" only for fully configured packages; a half-installed or
+  # removed-but-config-files package must be (re)installed too.
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+  if [[ $status != installed ]]; then
+    missing+=("$pkg")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#packages[@]} Debian packages are installed"
+  exit 0
+fi
+
+echo "install-deps: missing: ${missing[*]}"
+if ((EUID != 0)); then
+  echo "install-deps: must run as root to install them (or install them yourself:" >&2
+  echo "  apt-get install ${missing[*]})" >&2
+  exit 1
+fi
+
+# policy-rc.d exiting 101 tells invoke-rc.d "action forbidden": postinst scripts then skip
+# starting mariadb/nginx. Only remove it afterwards if we created it (a container image may ship
+# its own, which must stay).
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+cleanup() {
+  if ((created_policy)); then
+    rm -f "$policy"
+  fi
+}
+trap cleanup EXIT
+if [[ ! -e $policy ]]; then
+  printf '#!/bin/sh\n# temporary, created by breakwater scripts/install-deps.sh\nexit 101\n' >"$policy"
+  chmod 0755 "$policy"
+  created_policy=1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+# Lock::Timeout: a concurrent run (second test.sh, unattended-upgrades) holding the dpkg lock makes
+# us wait instead of failing at once.
+apt_opts=(-y -q -o DPkg::Lock::Timeout=600)
+apt-get "${apt_opts[@]}" update
+# --no-install-recommends: recommends (perl helpers of mariadb-server, docs...) are not needed and
+# only slow a fresh install down.
+apt-get "${apt_opts[@]}" install --no-install-recommends "${missing[@]}"
+
+echo "install-deps: installed ${missing[*]}"

@@ -1,0 +1,618 @@
+# shellcheck shell=bash
+# Shared functions of scripts/stack.sh and scripts/test.sh. Source it; do not run it.
+#
+# Layout and names follow docs/stack-contract.md. Every process is started directly (no systemd,
+# no "service"), detached into its own session so that a Ctrl-C in the terminal or the end of the
+# calling script does not take it down, and is found again through its pid file.
+#
+# Functions that need the run directory expect bw_set_paths to have been called.
+
+if [[ -n ${BW_LIB_LOADED-} ]]; then
+  return 0
+fi
+BW_LIB_LOADED=1
+
+BW_CHECKOUT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+# Debian's interpreter, not whatever python3 comes first in PATH (pyenv shims, venvs): the
+# python3-* packages installed by install-deps.sh live there.
+BW_PYTHON=/usr/bin/python3
+BW_START_TIMEOUT=30
+BW_STOP_TIMEOUT=30
+BW_DB_NAME=breakwater
+BW_DB_USER=breakwater
+
+# --- messages -----------------------------------------------------------------------------------
+
+bw_say() { printf '%s\n' "$*"; }
+bw_warn() { printf 'warning: %s\n' "$*" >&2; }
+bw_die() {
+  printf 'error: %s\n' "$*" >&2
+  exit 1
+}
+
+# bw_tail FILE [LINES]: show the end of a log after a failure, so the cause is on screen.
+bw_tail() {
+  local file=$1 lines=${2:-30}
+  if [[ -s $file ]]; then
+    printf -- '----- last %s lines of %s -----\n' "$lines" "$file" >&2
+    tail -n "$lines" "$file" >&2
+    printf -- '----- end of %s -----\n' "$file" >&2
+  else
+    printf -- '(%s is empty or missing)\n' "$file" >&2
+  fi
+}
+
+# --- paths --------------------------------------------------------------------------------------
+
+# Paths end up unquoted in nginx.conf, in sed replacements and in key = value lines; refuse the
+# characters that would break one of them instead of quoting for three syntaxes.
+bw_check_path() {
+  local what=$1 path=$2
+  [[ $path == /* ]] || bw_die "$what must be an absolute path: $path"
+  [[ $path =~ ^[A-Za-z0-9/._+:@%=,-]+$ ]] ||
+    bw_die "$what contains characters the generated configs cannot hold (spaces, quotes, |, &...): $path"
+}
+
+# bw_set_paths: derive every path of the run directory from BW_RUN_DIR / BW_BUILD_DIR / BW_PORT.
+bw_set_paths() {
+  bw_check_path "the checkout" "$BW_CHECKOUT"
+  bw_check_path BW_RUN_DIR "$BW_RUN_DIR"
+  bw_check_path BW_BUILD_DIR "$BW_BUILD_DIR"
+  if ! [[ $BW_PORT =~ ^[1-9][0-9]{0,4}$ ]] || ((BW_PORT < 1 || BW_PORT > 65535)); then
+    bw_die "BW_PORT must be a port number: $BW_PORT"
+  fi
+
+  BW_CONF_DIR=$BW_RUN_DIR/conf
+  BW_LOG_DIR=$BW_RUN_DIR/log
+  BW_TLS_DIR=$BW_RUN_DIR/tls
+  BW_TLS_CERT=$BW_TLS_DIR/cert.pem
+  BW_TLS_KEY=$BW_TLS_DIR/key.pem
+  BW_CONFIG=$BW_CONF_DIR/breakwater.conf
+  BW_MASTER_KEY=$BW_CONF_DIR/master.key
+  BW_DB_PASSWORD_FILE=$BW_CONF_DIR/db.password
+  BW_DB_DATA=$BW_RUN_DIR/mysql/data
+  BW_DB_SOCKET=$BW_RUN_DIR/mysql/mysqld.sock
+  BW_DB_PID=$BW_RUN_DIR/mysql/mysqld.pid
+  BW_DB_LOG=$BW_LOG_DIR/mysqld.log
+  BW_FCGI_SOCKET=$BW_RUN_DIR/fcgi.sock
+  BW_FCGI_PID=$BW_RUN_DIR/fcgi.pid
+  BW_FCGI_LOG=$BW_LOG_DIR/fcgi.log
+  BW_NGINX_CONF=$BW_CONF_DIR/nginx.conf
+  BW_NGINX_SITE=$BW_CONF_DIR/nginx-breakwater.conf
+  BW_NGINX_PREFIX=$BW_RUN_DIR/nginx/
+  BW_NGINX_PID=$BW_RUN_DIR/nginx.pid
+  BW_NGINX_ERROR_LOG=$BW_LOG_DIR/nginx-error.log
+  BW_NGINX_ACCESS_LOG=$BW_LOG_DIR/nginx-access.log
+  BW_URL=https://127.0.0.1:$BW_PORT
+
+  # A unix socket path is limited to 107 bytes (sun_path); mariadbd and the pool would fail
+  # with a far less obvious message.
+  local sock
+  for sock in "$BW_DB_SOCKET" "$BW_FCGI_SOCKET"; do
+    ((${#sock} <= 107)) || bw_die "socket path longer than 107 bytes, choose a shorter BW_RUN_DIR: $sock"
+  done
+}
+
+bw_make_dirs() {
+  mkdir -p "$BW_CONF_DIR" "$BW_LOG_DIR" "$BW_TLS_DIR" "$BW_RUN_DIR/mysql" "$BW_NGINX_PREFIX"
+  # conf/ holds the DB password and the master key.
+  chmod 0700 "$BW_CONF_DIR"
+}
+
+# --- processes ----------------------------------------------------------------------------------
+
+# bw_alive PID: the process exists and is not a zombie. PID 1 of a container does not always
+# reap orphans, so a dead daemon can linger as a zombie, which kill -0 still reports as alive.
+bw_alive() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ ${stat:0:1} != [ZX] ]]
+}
+
+# bw_pid_of PIDFILE NEEDLE: print the pid from PIDFILE if that process is alive and its command
+# line contains NEEDLE (a path of this run dir). The check guards against a stale pid file whose
+# pid now belongs to something else — e.g. the daemon of a concurrent test run.
+bw_pid_of() {
+  local pidfile=$1 needle=$2 pid cmdline
+  [[ -s $pidfile ]] || return 1
+  pid=$(<"$pidfile")
+  pid=${pid//[!0-9]/}
+  [[ -n $pid ]] && bw_alive "$pid" || return 1
+  cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  [[ $cmdline == *"$needle"* ]] || return 1
+  printf '%s\n' "$pid"
+}
+
+# bw_group_alive PGID: some non-zombie process is still in that process group (forked workers).
+bw_group_alive() {
+  ps -e -o pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^[ZX]/ { found = 1 } END { exit !found }'
+}
+
+# bw_wait TIMEOUT PID CMD...: poll CMD until it succeeds (0), PID dies (2; empty PID: not
+# checked) or TIMEOUT seconds pass (1).
+bw_wait() {
+  local timeout=$1 pid=$2 end
+  shift 2
+  end=$((SECONDS + timeout))
+  while ((SECONDS < end)); do
+    "$@" && return 0
+    if [[ -n $pid ]] && ! bw_alive "$pid"; then
+      "$@" && return 0
+      return 2
+    fi
+    sleep 0.1
+  done
+  "$@" && return 0
+  return 1
+}
+
+# bw_stop LABEL PIDFILE NEEDLE SIGNAL: graceful stop, SIGKILL for the whole process group after
+# BW_STOP_TIMEOUT seconds. Each daemon runs in its own session (setsid / nginx's own daemonising),
+# so its pid is also its process group id and the group holds exactly its workers.
+bw_stop() {
+  local label=$1 pidfile=$2 needle=$3 signal=$4 pid
+  if ! pid=$(bw_pid_of "$pidfile" "$needle"); then
+    bw_say "$label: not running"
+    rm -f "$pidfile"
+    return 0
+  fi
+  bw_say "$label: stopping (pid $pid)"
+  kill "-$signal" "$pid" 2>/dev/null || true
+  if ! bw_wait "$BW_STOP_TIMEOUT" "" eval "! bw_alive $pid"; then
+    bw_warn "$label did not stop within $BW_STOP_TIMEOUT s after SIG$signal; sending SIGKILL"
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    bw_wait 5 "" eval "! bw_alive $pid" || bw_die "$label (pid $pid) survived SIGKILL"
+  fi
+  # Workers that outlive their master would keep serving (or holding memory) unseen.
+  if bw_group_alive "$pid"; then
+    if ! bw_wait 5 "" eval "! bw_group_alive $pid"; then
+      bw_warn "$label left processes in group $pid behind after its master exited; killing them"
+      kill -KILL -- "-$pid" 2>/dev/null || true
+    fi
+  fi
+  rm -f "$pidfile"
+  bw_say "$label: stopped"
+}
+
+# --- free port ----------------------------------------------------------------------------------
+
+# bw_port_free PORT: nothing listens on 127.0.0.1:PORT (bind test with SO_REUSEADDR, as nginx
+# binds, so sockets in TIME_WAIT do not count as busy).
+bw_port_free() {
+  "$BW_PYTHON" - "$1" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)
+finally:
+    s.close()
+EOF
+}
+
+# bw_pick_free_port: print a port that is free on 127.0.0.1. Random, and below the kernel's
+# ephemeral range, so that neither a concurrent run nor an outgoing connection is likely to take
+# it between this check and nginx's bind.
+bw_pick_free_port() {
+  "$BW_PYTHON" - <<'EOF'
+import random, socket, sys
+try:
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        eph_lo = int(f.read().split()[0])
+except (OSError, ValueError, IndexError):
+    eph_lo = 32768
+lo, hi = 10000, max(eph_lo - 1, 20000)
+rng = random.SystemRandom()
+for _ in range(500):
+    port = rng.randint(lo, hi)
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(port)
+    sys.exit(0)
+sys.exit("no free port found")
+EOF
+}
+
+# --- dependencies and build ---------------------------------------------------------------------
+
+bw_install_deps() {
+  "$BW_CHECKOUT/scripts/install-deps.sh"
+}
+
+# bw_build BUILD_DIR [CONFIGURE_ARGS...]: autogen once, configure out of tree only when the build
+# dir is not configured or was configured with other arguments, then make. Runs under a lock on
+# the build dir (and on the checkout for autogen) so two concurrent runs do not build into the
+# same tree at once.
+bw_build() {
+  local build=$1
+  shift
+  local args=("$@") want=""
+  if ((${#args[@]})); then
+    want=$(printf '%q ' "${args[@]}")
+  fi
+  mkdir -p "$build"
+  (
+    exec 8<"$BW_CHECKOUT"
+    flock 8 || exit 1
+    if [[ ! -x $BW_CHECKOUT/configure ]]; then
+      [[ -f $BW_CHECKOUT/autogen.sh ]] ||
+        bw_die "$BW_CHECKOUT has neither configure nor autogen.sh: the C build system is missing"
+      bw_say "build: running autogen.sh"
+      (cd "$BW_CHECKOUT" && sh ./autogen.sh) || bw_die "autogen.sh failed"
+    fi
+    exec 8<&-
+
+    exec 9<"$build"
+    flock 9 || exit 1
+    local stamp=$build/.bw-configure-args
+    if [[ ! -f $build/Makefile || ! -f $stamp || $(<"$stamp") != "$want" ]]; then
+      bw_say "build: configuring $build ${args[*]}"
+      (cd "$build" && "$BW_CHECKOUT/configure" "${args[@]}") || bw_die "configure failed in $build"
+      # Written only after configure succeeded: a failed configure is retried next time.
+      printf '%s' "$want" >"$stamp"
+    fi
+    bw_say "build: make -j$(nproc) in $build"
+    make -C "$build" -j"$(nproc)" || bw_die "make failed in $build"
+  )
+}
+
+# bw_need_binaries: the products of the C build that the stack runs (contract: "Build").
+bw_need_binaries() {
+  local bin
+  for bin in breakwater-fcgi breakwaterctl; do
+    [[ -x $BW_BUILD_DIR/$bin ]] ||
+      bw_die "$BW_BUILD_DIR/$bin is missing: the C build did not produce it (see docs/stack-contract.md, \"Build\")"
+  done
+}
+
+# --- MariaDB ------------------------------------------------------------------------------------
+
+bw_db_pid() { bw_pid_of "$BW_DB_PID" "$BW_DB_DATA"; }
+
+bw_db_ping() {
+  mariadb-admin --no-defaults --socket="$BW_DB_SOCKET" --user=root --connect-timeout=2 ping \
+    >/dev/null 2>&1
+}
+
+# bw_db_sql: run SQL from stdin as root over the socket (root has no password; contract).
+bw_db_sql() {
+  mariadb --no-defaults --socket="$BW_DB_SOCKET" --user=root --batch
+}
+
+bw_db_init() {
+  # mysql/ (the system schema) exists once mariadb-install-db has completed.
+  if [[ -d $BW_DB_DATA/mysql ]]; then
+    return 0
+  fi
+  bw_say "mariadb: initialising $BW_DB_DATA"
+  rm -rf "$BW_DB_DATA"
+  mkdir -p "$BW_DB_DATA"
+  if ! mariadb-install-db --no-defaults --datadir="$BW_DB_DATA" \
+    --auth-root-authentication-method=normal --skip-test-db --user=root \
+    >"$BW_LOG_DIR/mysqld-install.log" 2>&1; then
+    bw_tail "$BW_LOG_DIR/mysqld-install.log"
+    # A half-initialised datadir would make every later attempt fail differently.
+    rm -rf "$BW_DB_DATA"
+    bw_die "mariadb-install-db failed"
+  fi
+}
+
+bw_db_start() {
+  local pid
+  if pid=$(bw_db_pid); then
+    bw_say "mariadb: already running (pid $pid)"
+    return 0
+  fi
+  bw_db_init
+  bw_say "mariadb: starting on $BW_DB_SOCKET"
+  # --no-defaults: ignore /etc/mysql/*; --skip-networking: socket only, so concurrent instances
+  # never compete for port 3306. utf8mb4 and UTC as server defaults match what the schema and the
+  # application assume (sql/001_init.sql).
+  setsid nohup mariadbd --no-defaults --datadir="$BW_DB_DATA" --socket="$BW_DB_SOCKET" \
+    --skip-networking --user=root --pid-file="$BW_DB_PID" --log-error="$BW_DB_LOG" \
+    --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
+    --default-time-zone=+00:00 \
+    </dev/null >>"$BW_DB_LOG" 2>&1 &
+  pid=$!
+  local rc=0
+  bw_wait "$BW_START_TIMEOUT" "$pid" bw_db_ping || rc=$?
+  if ((rc != 0)); then
+    bw_tail "$BW_DB_LOG"
+    ((rc == 2)) && bw_die "mariadbd exited during start-up"
+    bw_die "mariadbd did not answer on $BW_DB_SOCKET within $BW_START_TIMEOUT s"
+  fi
+  bw_say "mariadb: running (pid $pid)"
+}
+
+bw_db_stop() {
+  bw_stop mariadb "$BW_DB_PID" "$BW_DB_DATA" TERM
+}
+
+# bw_db_setup: database, application user and its password (idempotent; the password is made once
+# and kept in conf/db.password, 0600).
+bw_db_setup() {
+  if [[ ! -s $BW_DB_PASSWORD_FILE ]]; then
+    (umask 077 && openssl rand -hex 24 >"$BW_DB_PASSWORD_FILE")
+  fi
+  chmod 0600 "$BW_DB_PASSWORD_FILE"
+  local pw
+  pw=$(<"$BW_DB_PASSWORD_FILE")
+  # Hex only, so it can sit in a SQL string literal as is. Sent on stdin: never visible in ps.
+  [[ $pw =~ ^[0-9a-f]+$ ]] || bw_die "$BW_DB_PASSWORD_FILE does not hold a hex password"
+  bw_db_sql <<EOF || bw_die "could not create the database/user"
+CREATE DATABASE IF NOT EXISTS \`$BW_DB_NAME\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+CREATE USER IF NOT EXISTS '$BW_DB_USER'@'localhost' IDENTIFIED BY '$pw';
+ALTER USER '$BW_DB_USER'@'localhost' IDENTIFIED BY '$pw';
+GRANT ALL ON \`$BW_DB_NAME\`.* TO '$BW_DB_USER'@'localhost';
+EOF
+}
+
+# --- configuration, key, schema, certificate ----------------------------------------------------
+
+# bw_write_config: conf/breakwater.conf (contract: "Configuration"). Regenerated on every "up" so
+# it always matches the run dir; change single keys through BREAKWATER_<KEY> variables instead.
+bw_write_config() {
+  local tmp=$BW_CONFIG.tmp
+  (
+    umask 077
+    cat >"$tmp" <<EOF
+# Generated by scripts/stack.sh (scripts/lib.sh) on every "up"; edits are overwritten.
+# Override a key with the environment variable BREAKWATER_<KEY>, e.g. BREAKWATER_LOG_LEVEL=debug.
+socket = $BW_FCGI_SOCKET
+# 0666: any local user/tool may talk to the pool of this private dev/test stack.
+socket_mode = 0666
+workers = 2
+threads = 4
+db_socket = $BW_DB_SOCKET
+db_user = $BW_DB_USER
+db_password = $(<"$BW_DB_PASSWORD_FILE")
+db_name = $BW_DB_NAME
+master_key_file = $BW_MASTER_KEY
+# Gateways of the tests listen on 127.0.0.1.
+local_mode = true
+log_level = info
+EOF
+  )
+  mv -f "$tmp" "$BW_CONFIG"
+}
+
+bw_keygen() {
+  if [[ -s $BW_MASTER_KEY ]]; then
+    return 0
+  fi
+  bw_say "breakwaterctl: generating the master key $BW_MASTER_KEY"
+  "$BW_BUILD_DIR/breakwaterctl" keygen "$BW_MASTER_KEY" || bw_die "breakwaterctl keygen failed"
+}
+
+bw_migrate() {
+  bw_say "breakwaterctl: migrating"
+  "$BW_BUILD_DIR/breakwaterctl" --config "$BW_CONFIG" migrate || bw_die "breakwaterctl migrate failed"
+}
+
+# bw_tls_cert: self-signed P-256 certificate for 127.0.0.1/localhost (kept while valid for at
+# least another day). P-256: cheapest handshakes, which matters for the benchmark. CA:TRUE and
+# keyCertSign because the tests use this very certificate as their CA bundle.
+bw_tls_cert() {
+  if [[ -s $BW_TLS_CERT && -s $BW_TLS_KEY ]] &&
+    openssl x509 -in "$BW_TLS_CERT" -noout -checkend 86400 >/dev/null 2>&1; then
+    return 0
+  fi
+  bw_say "tls: generating a self-signed certificate in $BW_TLS_DIR"
+  (
+    umask 077
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -sha256 -days 825 \
+      -subj "/CN=localhost" \
+      -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+      -addext "keyUsage=critical,digitalSignature,keyCertSign" \
+      -addext "extendedKeyUsage=serverAuth" \
+      -keyout "$BW_TLS_KEY.tmp" -out "$BW_TLS_CERT.tmp" 2>"$BW_LOG_DIR/openssl.log"
+  ) || {
+    bw_tail "$BW_LOG_DIR/openssl.log"
+    bw_die "openssl could not create the certificate"
+  }
+  chmod 0644 "$BW_TLS_CERT.tmp"
+  mv -f "$BW_TLS_KEY.tmp" "$BW_TLS_KEY"
+  mv -f "$BW_TLS_CERT.tmp" "$BW_TLS_CERT"
+}
+
+# --- FastCGI pool -------------------------------------------------------------------------------
+
+bw_fcgi_pid() { bw_pid_of "$BW_FCGI_PID" "$BW_CONFIG"; }
+
+# bw_fcgi_start: BW_SANITIZERS=1 means BW_BUILD_DIR holds a sanitizer build: then ASan/UBSan
+# write their reports to log/asan.<pid> / log/ubsan.<pid>, where test.sh counts them.
+bw_fcgi_start() {
+  local pid
+  if pid=$(bw_fcgi_pid); then
+    bw_say "fcgi: already running (pid $pid)"
+    return 0
+  fi
+  bw_need_binaries
+  local env_vars=()
+  if [[ ${BW_SANITIZERS:-0} == 1 ]]; then
+    env_vars+=("ASAN_OPTIONS=log_path=$BW_LOG_DIR/asan:detect_leaks=1:abort_on_error=0"
+      "UBSAN_OPTIONS=print_stacktrace=1:log_path=$BW_LOG_DIR/ubsan")
+  fi
+  # Not running, so a socket file left there is stale; waiting for it below must not succeed on
+  # the old one.
+  rm -f "$BW_FCGI_SOCKET"
+  bw_say "fcgi: starting $BW_BUILD_DIR/breakwater-fcgi"
+  # setsid but not nohup: SIGHUP is the pool's reload signal and must not start out ignored.
+  setsid env ${env_vars[@]+"${env_vars[@]}"} "$BW_BUILD_DIR/breakwater-fcgi" --config "$BW_CONFIG" \
+    </dev/null >>"$BW_FCGI_LOG" 2>&1 &
+  pid=$!
+  printf '%s\n' "$pid" >"$BW_FCGI_PID"
+  local rc=0
+  bw_wait "$BW_START_TIMEOUT" "$pid" test -S "$BW_FCGI_SOCKET" || rc=$?
+  if ((rc != 0)); then
+    bw_tail "$BW_FCGI_LOG"
+    ((rc == 2)) && bw_die "breakwater-fcgi exited during start-up"
+    bw_die "breakwater-fcgi did not create $BW_FCGI_SOCKET within $BW_START_TIMEOUT s"
+  fi
+  bw_say "fcgi: running (pid $pid)"
+}
+
+bw_fcgi_stop() {
+  bw_stop fcgi "$BW_FCGI_PID" "$BW_CONFIG" TERM
+  rm -f "$BW_FCGI_SOCKET"
+}
+
+# --- nginx --------------------------------------------------------------------------------------
+
+bw_nginx_pid() { bw_pid_of "$BW_NGINX_PID" "$BW_NGINX_CONF"; }
+
+# bw_nginx_config: conf/nginx-breakwater.conf is nginx/breakwater.conf with the production paths
+# replaced; conf/nginx.conf is a minimal main config around it. BW_RATE_LIMIT=off (the default
+# here) drops the limit_req line: the test suites and the benchmark send far more than 20 r/s from
+# one address.
+bw_nginx_config() {
+  local src=$BW_CHECKOUT/nginx/breakwater.conf
+  [[ -f $src ]] || bw_die "$src is missing"
+  local sed_args=(
+    -e "s|listen 443 ssl http2;|listen 127.0.0.1:$BW_PORT ssl http2;|"
+    -e "s|/etc/breakwater/tls/|$BW_TLS_DIR/|g"
+    -e "s|/usr/share/breakwater/htdocs|$BW_CHECKOUT/htdocs|g"
+    -e "s|unix:/run/breakwater/fcgi.sock|unix:$BW_FCGI_SOCKET|g"
+    -e "s|/var/log/nginx/breakwater-access.log|$BW_NGINX_ACCESS_LOG|g"
+  )
+  case ${BW_RATE_LIMIT:-off} in
+    off) sed_args+=(-e '/^[[:space:]]*limit_req zone=bw_per_ip/d') ;;
+    on) ;;
+    *) bw_die "BW_RATE_LIMIT must be on or off: $BW_RATE_LIMIT" ;;
+  esac
+  sed "${sed_args[@]}" "$src" >"$BW_NGINX_SITE.tmp"
+  # If nginx/breakwater.conf was edited so that a substitution no longer matches, the dev nginx
+  # would silently use production paths; fail instead (comments ignored).
+  local left
+  left=$(sed 's/#.*//' "$BW_NGINX_SITE.tmp" |
+    grep -nE 'listen +443|/etc/breakwater|/usr/share/breakwater|/run/breakwater|/var/log/nginx' || true)
+  if [[ -n $left ]]; then
+    bw_die "nginx/breakwater.conf has production values the dev stack does not substitute (update bw_nginx_config in scripts/lib.sh):"$'\n'"$left"
+  fi
+  mv -f "$BW_NGINX_SITE.tmp" "$BW_NGINX_SITE"
+
+  cat >"$BW_NGINX_CONF.tmp" <<EOF
+# Generated by scripts/lib.sh for the stack in $BW_RUN_DIR; edits are overwritten.
+daemon on;
+# root: the workers read htdocs/ inside the checkout (often under /root, not readable by
+# www-data) and the private TLS key in this run dir.
+user root;
+worker_processes auto;
+pid $BW_NGINX_PID;
+error_log $BW_NGINX_ERROR_LOG warn;
+
+events {
+    worker_connections 1024;
+}
+
+http {
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_timeout 65s;
+    # Temp files under this run dir: never the system's /var/lib/nginx, never shared between runs.
+    client_body_temp_path $BW_RUN_DIR/nginx/client_body;
+    fastcgi_temp_path $BW_RUN_DIR/nginx/fastcgi;
+    proxy_temp_path $BW_RUN_DIR/nginx/proxy;
+    scgi_temp_path $BW_RUN_DIR/nginx/scgi;
+    uwsgi_temp_path $BW_RUN_DIR/nginx/uwsgi;
+    access_log $BW_NGINX_ACCESS_LOG;
+
+    include $BW_NGINX_SITE;
+}
+EOF
+  if ! nginx -t -q -c "$BW_NGINX_CONF.tmp" -p "$BW_NGINX_PREFIX" -e "$BW_NGINX_ERROR_LOG" \
+    2>"$BW_LOG_DIR/nginx-t.log"; then
+    cat "$BW_LOG_DIR/nginx-t.log" >&2
+    bw_die "nginx -t rejected the generated $BW_NGINX_CONF"
+  fi
+  mv -f "$BW_NGINX_CONF.tmp" "$BW_NGINX_CONF"
+}
+
+bw_nginx_start() {
+  local pid
+  if pid=$(bw_nginx_pid); then
+    bw_say "nginx: already running (pid $pid); reloading its configuration"
+    # The generated config may have changed (new checkout of nginx/breakwater.conf).
+    kill -HUP "$pid"
+    return 0
+  fi
+  bw_port_free "$BW_PORT" ||
+    bw_die "port $BW_PORT on 127.0.0.1 is already in use by another program; choose another BW_PORT"
+  bw_say "nginx: starting on $BW_URL/"
+  # -e: errors from before the config is read go to our log too, not the compiled-in default.
+  if ! nginx -c "$BW_NGINX_CONF" -p "$BW_NGINX_PREFIX" -e "$BW_NGINX_ERROR_LOG"; then
+    bw_tail "$BW_NGINX_ERROR_LOG"
+    bw_die "nginx failed to start"
+  fi
+  if ! bw_wait 10 "" bw_nginx_pid >/dev/null; then
+    bw_tail "$BW_NGINX_ERROR_LOG"
+    bw_die "nginx did not write $BW_NGINX_PID"
+  fi
+  bw_say "nginx: running (pid $(bw_nginx_pid))"
+}
+
+bw_nginx_stop() {
+  # QUIT: graceful, open requests are finished first.
+  bw_stop nginx "$BW_NGINX_PID" "$BW_NGINX_CONF" QUIT
+}
+
+# --- readiness ----------------------------------------------------------------------------------
+
+# bw_http_status PATH: HTTP status of GET PATH through nginx ("000" when there is no answer).
+bw_http_status() {
+  curl -k -s -o /dev/null -w '%{http_code}' --max-time 2 "$BW_URL$1" 2>/dev/null || true
+}
+
+bw_http_is() {
+  [[ $(bw_http_status "$1") == "$2" ]]
+}
+
+# bw_wait_http PATH: wait for a 200 through nginx; show the pool's and nginx's logs if none comes.
+bw_wait_http() {
+  local path=$1
+  if ! bw_wait "$BW_START_TIMEOUT" "" bw_http_is "$path" 200; then
+    bw_tail "$BW_FCGI_LOG"
+    bw_tail "$BW_NGINX_ERROR_LOG"
+    bw_die "$BW_URL$path did not answer 200 within $BW_START_TIMEOUT s (last status: $(bw_http_status "$path"))"
+  fi
+}
+
+# --- status -------------------------------------------------------------------------------------
+
+# bw_status: one line per component; returns 0 when all three run, 3 otherwise (LSB "not running").
+bw_status() {
+  local pid rc=0
+  bw_say "run dir:  $BW_RUN_DIR"
+  bw_say "build:    $BW_BUILD_DIR (sanitizers: ${BW_SANITIZERS:-0})"
+  if pid=$(bw_db_pid); then
+    bw_say "mariadb:  running (pid $pid, socket $BW_DB_SOCKET)"
+  else
+    bw_say "mariadb:  stopped"
+    rc=3
+  fi
+  if pid=$(bw_fcgi_pid); then
+    bw_say "fcgi:     running (pid $pid, socket $BW_FCGI_SOCKET)"
+  else
+    bw_say "fcgi:     stopped"
+    rc=3
+  fi
+  if pid=$(bw_nginx_pid); then
+    bw_say "nginx:    running (pid $pid, $BW_URL/)"
+    bw_say "healthz:  $(bw_http_status /healthz)   readyz: $(bw_http_status /readyz)"
+  else
+    bw_say "nginx:    stopped"
+    rc=3
+  fi
+  return "$rc"
+}

@@ -1,0 +1,271 @@
+#!/usr/bin/env bash
+# The test command: every suite against a throwaway stack, ending with "N passed, N failed".
+#
+# Installs missing packages, builds with ASan+UBSan in <checkout>/build-asan, runs the C unit
+# tests (make check), starts a private stack (own run dir under /tmp, own free port), runs the
+# end-to-end suites against it, stops it and counts sanitizer reports. Two runs at the same time do
+# not collide: run dirs and ports are private, the shared build dir is locked while building.
+#
+# Results: <checkout>/test-output/ (e2e.xml = JUnit of the end-to-end suite). The run dir is
+# removed when everything passed and kept (path printed) otherwise.
+#
+# Adding a suite: write suite_NAME (call "record NAME passed failed skipped [note]") and add NAME
+# to STACK_SUITES (needs the running stack) or to the list in main.
+set -euo pipefail
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# Suites that run against the live stack, in this order.
+STACK_SUITES=(e2e)
+
+OUT=$BW_CHECKOUT/test-output
+STACK=$BW_CHECKOUT/scripts/stack.sh
+# Inherited BW_* settings are for the dev stack; the test run always uses its own.
+TEST_BUILD_DIR=$BW_CHECKOUT/build-asan
+RUN=""
+STACK_STARTED=0
+
+SUITES=()
+declare -A PASSED=() FAILED=() SKIPPED=() NOTES=()
+
+# record NAME PASSED FAILED [SKIPPED] [NOTE]: add to a suite's counts.
+record() {
+  local name=$1
+  if [[ -z ${PASSED[$name]+set} ]]; then
+    SUITES+=("$name")
+    PASSED[$name]=0 FAILED[$name]=0 SKIPPED[$name]=0 NOTES[$name]=""
+  fi
+  PASSED[$name]=$((PASSED[$name] + $2))
+  FAILED[$name]=$((FAILED[$name] + $3))
+  SKIPPED[$name]=$((SKIPPED[$name] + ${4:-0}))
+  if [[ -n ${5-} ]]; then
+    NOTES[$name]+="${NOTES[$name]:+; }$5"
+  fi
+}
+
+section() { printf '\n===== %s =====\n' "$*"; }
+
+stack() {
+  BW_RUN_DIR=$RUN BW_PORT=$PORT BW_BUILD_DIR=$TEST_BUILD_DIR BW_SANITIZERS=1 BW_RATE_LIMIT=off \
+    "$STACK" "$@"
+}
+
+stop_stack() {
+  if ((STACK_STARTED)); then
+    STACK_STARTED=0
+    section "stopping the stack"
+    stack down || bw_warn "stack.sh down failed; processes of $RUN may still run"
+  fi
+}
+
+# On any exit (error, Ctrl-C) no daemon of this run may stay behind.
+on_exit() {
+  local rc=$?
+  stop_stack
+  exit "$rc"
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- suites -------------------------------------------------------------------------------------
+
+# suite_unit: make check in the sanitizer build; counts from automake's test-suite.log headers.
+suite_unit() {
+  section "unit tests (make check in $TEST_BUILD_DIR)"
+  # Stale logs of a directory whose tests no longer run would be counted again.
+  find "$TEST_BUILD_DIR" -name test-suite.log -delete 2>/dev/null || true
+  local rc=0
+  (
+    exec 9<"$TEST_BUILD_DIR"
+    flock 9 || exit 1
+    make -C "$TEST_BUILD_DIR" -j"$(nproc)" check
+  ) || rc=$?
+
+  local logs=() counts
+  mapfile -t logs < <(find "$TEST_BUILD_DIR" -name test-suite.log | sort)
+  if ((${#logs[@]} == 0)); then
+    if ((rc != 0)); then
+      record unit 0 1 0 "make check failed (exit $rc) before any test-suite.log was written"
+    else
+      record unit 0 0 0 "make check ran no tests"
+    fi
+    return 0
+  fi
+  # Header lines like "# PASS:  12". XPASS (unexpectedly passing) is a failure, XFAIL is not.
+  counts=$(awk '
+    /^# PASS:/  { pass += $3 }
+    /^# FAIL:/  { fail += $3 }
+    /^# ERROR:/ { fail += $3 }
+    /^# XPASS:/ { fail += $3 }
+    /^# SKIP:/  { skip += $3 }
+    /^# XFAIL:/ { skip += $3 }
+    END { printf "%d %d %d\n", pass, fail, skip }' "${logs[@]}")
+  local pass fail skip
+  read -r pass fail skip <<<"$counts"
+  record unit "$pass" "$fail" "$skip"
+  if ((rc != 0 && fail == 0)); then
+    record unit 0 1 0 "make check exited $rc"
+  fi
+  if ((fail > 0)); then
+    cp -f "${logs[@]}" "$RUN/" 2>/dev/null || true
+  fi
+}
+
+# junit_counts FILE: "passed failed skipped" of a JUnit XML file (failure or error = failed).
+junit_counts() {
+  "$BW_PYTHON" - "$1" <<'EOF'
+import sys
+import xml.etree.ElementTree as ET
+passed = failed = skipped = 0
+for case in ET.parse(sys.argv[1]).getroot().iter("testcase"):
+    tags = {child.tag for child in case}
+    if "failure" in tags or "error" in tags:
+        failed += 1
+    elif "skipped" in tags:
+        skipped += 1
+    else:
+        passed += 1
+print(passed, failed, skipped)
+EOF
+}
+
+# run_pytest SUITE DIR: one pytest suite against the live stack, JUnit XML to test-output/.
+run_pytest() {
+  local suite=$1 dir=$2
+  section "$suite tests (pytest $dir)"
+  # Written into the private run dir first and copied afterwards: a concurrent run writing the
+  # same test-output/ file cannot change what this run counts.
+  local xml=$RUN/$suite.xml rc=0
+  (cd "$BW_CHECKOUT" && "$BW_PYTHON" -m pytest -q -p no:cacheprovider "$dir" --junitxml="$xml") || rc=$?
+
+  local pass=0 fail=0 skip=0 counts
+  if [[ -s $xml ]] && counts=$(junit_counts "$xml"); then
+    read -r pass fail skip <<<"$counts"
+    mkdir -p "$OUT"
+    cp -f "$xml" "$OUT/.$suite.xml.$$" && mv -f "$OUT/.$suite.xml.$$" "$OUT/$suite.xml"
+  fi
+  record "$suite" "$pass" "$fail" "$skip"
+  case $rc in
+    0) ;;
+    1) ((fail > 0)) || record "$suite" 0 1 0 "pytest reported failures the JUnit file does not show" ;;
+    5) record "$suite" 0 1 0 "no tests collected" ;;
+    *) record "$suite" 0 1 0 "pytest exited $rc (interrupted, internal or usage error)" ;;
+  esac
+}
+
+suite_e2e() {
+  run_pytest e2e tests/e2e
+}
+
+# suite_sanitizers: after the stack stopped (LeakSanitizer reports at exit). One report file = one
+# failed test.
+suite_sanitizers() {
+  section "sanitizer reports"
+  local files=() file bad=0
+  shopt -s nullglob
+  files=("$RUN"/log/asan.* "$RUN"/log/ubsan.*)
+  shopt -u nullglob
+  for file in ${files[@]+"${files[@]}"}; do
+    if grep -qE 'ERROR: AddressSanitizer|runtime error|LeakSanitizer' "$file"; then
+      bad=$((bad + 1))
+      printf -- '----- %s (first 40 lines) -----\n' "$file"
+      head -n 40 "$file"
+    fi
+  done
+  record sanitizers 0 "$bad" 0
+  ((bad)) || bw_say "no reports"
+}
+
+# --- main ---------------------------------------------------------------------------------------
+
+summary() {
+  local name total_pass=0 total_fail=0 line
+  section "summary"
+  for name in "${SUITES[@]}"; do
+    line="$name: ${PASSED[$name]} passed, ${FAILED[$name]} failed"
+    if ((SKIPPED[$name])); then
+      line+=" (${SKIPPED[$name]} skipped)"
+    fi
+    if [[ -n ${NOTES[$name]} ]]; then
+      line+=" — ${NOTES[$name]}"
+    fi
+    bw_say "$line"
+    total_pass=$((total_pass + PASSED[$name]))
+    total_fail=$((total_fail + FAILED[$name]))
+  done
+  if ((total_pass + total_fail == 0)); then
+    bw_say "no tests ran"
+  fi
+  if ((total_fail == 0 && total_pass > 0)); then
+    rm -rf "$RUN"
+  else
+    bw_say "run dir kept for inspection: $RUN"
+  fi
+  # Must stay the last line of the output.
+  bw_say "$total_pass passed, $total_fail failed"
+  ((total_fail == 0 && total_pass > 0))
+}
+
+main() {
+  cd "$BW_CHECKOUT"
+  mkdir -p "$OUT"
+  RUN=$(mktemp -d /tmp/breakwater-test.XXXXXX)
+  PORT=$(bw_pick_free_port)
+  bw_say "test run: run dir $RUN, port $PORT, build dir $TEST_BUILD_DIR"
+
+  section "dependencies"
+  if ! bw_install_deps; then
+    record setup 0 1 0 "install-deps.sh failed"
+    summary
+    return
+  fi
+
+  section "build (sanitizers) in $TEST_BUILD_DIR"
+  local built=1
+  if ! (bw_build "$TEST_BUILD_DIR" --enable-sanitizers); then
+    built=0
+    record unit 0 1 0 "build failed"
+  else
+    suite_unit || record unit 0 1 0 "suite_unit itself failed"
+  fi
+
+  local up=0
+  if ((built)); then
+    section "starting the stack"
+    STACK_STARTED=1
+    if stack up; then
+      up=1
+    fi
+  fi
+
+  if ((up)); then
+    # What the end-to-end suites are given (docs/stack-contract.md). BW_PORT, BW_SANITIZERS and
+    # BW_RATE_LIMIT are extra: a test calling $BW_STACK then acts on exactly this stack.
+    export BW_URL="https://127.0.0.1:$PORT"
+    export BW_TLS_CERT=$RUN/tls/cert.pem
+    export BW_RUN_DIR=$RUN
+    export BW_DB_SOCKET=$RUN/mysql/mysqld.sock
+    export BW_DB_NAME=breakwater
+    export BW_STACK=$STACK
+    export BW_BUILD_DIR=$TEST_BUILD_DIR
+    export BW_PORT=$PORT BW_SANITIZERS=1 BW_RATE_LIMIT=off
+  fi
+  local suite
+  for suite in "${STACK_SUITES[@]}"; do
+    if ((up)); then
+      "suite_$suite" || record "$suite" 0 1 0 "suite_$suite itself failed"
+    elif ((built)); then
+      record "$suite" 0 1 0 "not run: the stack did not come up"
+    else
+      record "$suite" 0 1 0 "not run: the build failed"
+    fi
+  done
+
+  stop_stack
+  suite_sanitizers
+  summary
+}
+
+main "$@"

@@ -1,0 +1,81 @@
+/* registry: owns the gateways table — registration, listing, metadata updates, removal.
+ * Certificates and keys are sealed with the master key before they reach the database and are
+ * never part of a returned record (only has_* flags). Every write is audited in the same
+ * transaction. Input is validated by the face (services/validate.h) before it gets here. */
+#ifndef BW_REGISTRY_H
+#define BW_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "lib/err.h"
+#include "services/svc.h"
+
+struct bw_gateway {
+	long long id;
+	const char *name, *endpoint, *scheme;
+	const char *auth_mode; /* may be NULL */
+	bool has_ca_cert, has_client_cert, has_client_key;
+	struct json_object *metadata; /* object, never NULL; released with the arena */
+	const char *description;      /* may be NULL */
+	struct json_object *labels;   /* object, never NULL; released with the arena */
+	const char *registered_at;    /* RFC 3339 UTC */
+	const char *last_seen;        /* may be NULL */
+	const char *last_status;
+	const char *runtime; /* metadata.runtime when a non-empty string, else NULL */
+};
+
+struct bw_blob {
+	const uint8_t *p; /* NULL when absent */
+	size_t len;
+};
+
+struct bw_gateway_new {
+	const char *name, *endpoint, *scheme;
+	const char *auth_mode; /* may be NULL */
+	struct bw_blob ca_cert, client_cert, client_key;
+	struct json_object *metadata; /* borrowed; NULL or {} stored as NULL */
+	const char *description;      /* may be NULL */
+	struct json_object *labels;   /* borrowed; NULL or {} stored as NULL */
+};
+
+/* Registers a gateway; *out is the stored record (arena). BW_ECONFLICT on a duplicate name. */
+enum bw_err bw_registry_register(struct bw_svc *svc, const struct bw_actor *actor,
+				 const struct bw_gateway_new *in, struct bw_gateway *out);
+
+/* Reads one gateway; BW_ENOTFOUND when unknown. */
+enum bw_err bw_registry_get(struct bw_svc *svc, const char *name, struct bw_gateway *out);
+
+/* Label filter: all pairs must match exactly. nlabels may be 0. */
+struct bw_label_filter {
+	const char **keys, **values;
+	size_t n;
+	const char *runtime; /* lower-case, or NULL */
+};
+
+/* Lists gateways sorted by name, filtered; *items is an arena array of *n records. */
+enum bw_err bw_registry_list(struct bw_svc *svc, const struct bw_label_filter *filter,
+			     struct bw_gateway **items, size_t *n);
+
+/* Updates description and/or labels. A field is changed only when its set_* flag is true; a
+ * NULL value (or empty labels) clears it. BW_ENOTFOUND when unknown. */
+struct bw_gateway_patch {
+	bool set_description;
+	const char *description;
+	bool set_labels;
+	struct json_object *labels;
+};
+enum bw_err bw_registry_update_meta(struct bw_svc *svc, const struct bw_actor *actor,
+				    const char *name, const struct bw_gateway_patch *patch,
+				    struct bw_gateway *out);
+
+/* Removes a gateway; BW_ENOTFOUND when unknown. */
+enum bw_err bw_registry_delete(struct bw_svc *svc, const struct bw_actor *actor, const char *name);
+
+/* Counts registered gateways (for readiness). */
+enum bw_err bw_registry_count(struct bw_svc *svc, long long *count);
+
+#endif

@@ -1,0 +1,131 @@
+"""Fixtures of the Breakwater end-to-end suite.
+
+The suite runs against a live stack (nginx + breakwater-fcgi + MariaDB) described by the
+environment of docs/stack-contract.md: BW_URL, BW_TLS_CERT, BW_DB_SOCKET, BW_DB_NAME, BW_STACK,
+BW_RUN_DIR. Run it with ``/usr/bin/python3 -m pytest tests/e2e``.
+
+Tests do not depend on each other, on their order or on an empty database: every name comes from
+``unique_name`` and every gateway registered through ``api.register`` is unregistered after the
+test. Tests marked ``restart`` (test_zz_restart.py) restart parts of the stack and always run
+last.
+"""
+
+import itertools
+import uuid
+
+import pymysql
+import pymysql.cursors
+import pytest
+
+import bwtest
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "restart: restarts the pool or MariaDB; always runs after every other test")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    # Stable partition: the restart tests go last whatever the file order.
+    items[:] = ([i for i in items if i.get_closest_marker("restart") is None]
+                + [i for i in items if i.get_closest_marker("restart") is not None])
+
+
+@pytest.fixture(scope="session")
+def bw_env():
+    try:
+        return {name: bwtest.env(name) for name in
+                ("BW_URL", "BW_TLS_CERT", "BW_DB_SOCKET", "BW_DB_NAME")}
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def api_session(bw_env):
+    client = bwtest.Api(bw_env["BW_URL"], bw_env["BW_TLS_CERT"])
+    yield client
+    client.session.close()
+
+
+@pytest.fixture
+def api(api_session):
+    """The API client; gateways it registered during the test are unregistered afterwards."""
+    api_session.created.clear()
+    yield api_session
+    for name in reversed(api_session.created):
+        try:
+            api_session.delete_gateway(name)
+        except Exception:  # best effort: a broken DELETE is reported by its own tests
+            pass
+    api_session.created.clear()
+
+
+def connect_db(bw_env):
+    conn = pymysql.connect(unix_socket=bw_env["BW_DB_SOCKET"], user="root", password="",
+                           database=bw_env["BW_DB_NAME"], autocommit=True, charset="utf8mb4",
+                           cursorclass=pymysql.cursors.DictCursor, connect_timeout=10)
+    with conn.cursor() as cur:
+        cur.execute("SET time_zone = '+00:00'")
+    return conn
+
+
+@pytest.fixture
+def db(bw_env):
+    """A fresh autocommit connection to the stack's database (root over the unix socket)."""
+    conn = connect_db(bw_env)
+    yield conn
+    try:
+        conn.close()
+    except Exception:
+        pass
+
+
+@pytest.fixture
+def db_snapshot(db):
+    """``db_snapshot()`` → counts and digests of gateways and audit_log; compare two for equality."""
+    return lambda: bwtest.take_snapshot(db)
+
+
+_RUN = uuid.uuid4().hex[:8]
+_COUNTER = itertools.count(1)
+
+
+@pytest.fixture
+def unique_name():
+    """``unique_name(prefix="e2e")`` → a valid gateway name (also a valid label key) never used
+    before, e.g. ``e2e-1a2b3c4d-17``."""
+    def make(prefix="e2e"):
+        return f"{prefix}-{_RUN}-{next(_COUNTER)}"
+    return make
+
+
+@pytest.fixture
+def gateway(api, unique_name):
+    """``gateway(**fields)`` registers a gateway (name and endpoint defaulted) and returns the
+    201 body; it is unregistered after the test."""
+    def make(**fields):
+        body = {"name": unique_name(), "endpoint": bwtest.ENDPOINT}
+        body.update(fields)
+        resp = api.register(body)
+        assert resp.status_code == 201, bwtest.describe(resp)
+        return resp.json()
+    return make
+
+
+@pytest.fixture
+def rejected(api, db_snapshot):
+    """``rejected(send, status, code=None, detail=None, detail_prefix=None, expect=None)`` calls
+    ``send()``, asserts the problem envelope (or runs ``expect(resp)`` instead), that the
+    database did not change and that the pool still serves a normal request afterwards; returns
+    the parsed problem body."""
+    def check(send, status=None, code=None, detail=None, *, detail_prefix=None, expect=None):
+        before = db_snapshot()
+        resp = send()
+        if expect is not None:
+            body = expect(resp)
+        else:
+            body = bwtest.assert_problem(resp, status, code, detail, detail_prefix=detail_prefix)
+        assert db_snapshot() == before, "the database changed on a rejected request"
+        bwtest.assert_serving(api)
+        return body
+    return check
