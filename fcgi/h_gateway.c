@@ -165,6 +165,20 @@ struct reg_fields {
 	struct json_object *metadata, *labels;
 };
 
+/* Label values must be strings: a type problem (422), found before any value rule (400). */
+static void check_label_types(struct json_object *labels, struct bw_verrs *v)
+{
+	if (labels == NULL)
+		return;
+	json_object_object_foreach(labels, k, val) {
+		if (!json_object_is_type(val, json_type_string)) {
+			bw_verrs_add(v, "string_type", "labels", "Label values must be strings");
+			(void)k;
+			return;
+		}
+	}
+}
+
 static const char *const cert_fields[3] = {"ca_cert", "client_cert", "client_key"};
 
 static void read_register(struct bw_req *req, struct bw_verrs *v, struct reg_fields *f)
@@ -209,12 +223,7 @@ static void read_register(struct bw_req *req, struct bw_verrs *v, struct reg_fie
 		else
 			json_object_object_add(f->metadata, "runtime", json_object_new_string(lower));
 	}
-	if (f->labels != NULL) {
-		bool type_error = false;
-		const char *msg = bw_check_labels(f->labels, req->arena, &type_error);
-		if (type_error)
-			bw_verrs_add(v, "string_type", "labels", msg);
-	}
+	check_label_types(f->labels, v);
 }
 
 /* The value rules (the 400 class), in the reference's order; false after replying. */
@@ -345,11 +354,7 @@ void bw_h_gateway_patch(struct bw_req *req)
 	bw_body_object(req->json, "labels", BW_NULLABLE, &v, &p.labels, &p.set_labels);
 	bool type_error = false;
 	const char *msg = NULL;
-	if (p.labels != NULL) {
-		msg = bw_check_labels(p.labels, req->arena, &type_error);
-		if (type_error)
-			bw_verrs_add(&v, "string_type", "labels", msg);
-	}
+	check_label_types(p.labels, &v);
 	if (bw_verrs_any(&v)) {
 		bw_reply_invalid(req, v.list);
 		return;

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "fcgi/request.h"
@@ -50,8 +51,10 @@ void bw_h_readyz(struct bw_req *req)
 	bool ready = rc == BW_OK;
 	if (ready) {
 		json_object_object_add(checks, "database", json_object_new_string("ok"));
+		char text[32];
+		snprintf(text, sizeof(text), "%.1f", latency);
 		json_object_object_add(checks, "database_latency_ms",
-				       json_object_new_double(round(latency * 10.0) / 10.0));
+				       json_object_new_double_s(round(latency * 10.0) / 10.0, text));
 		json_object_object_add(checks, "gateways_total", json_object_new_int64(total));
 	} else {
 		json_object_object_add(checks, "database", json_object_new_string(bw_strerror(rc)));

@@ -175,16 +175,46 @@ void bw_req_header(struct bw_req *req, const char *name, const char *value)
 		req->extra_len += (size_t)n;
 }
 
+static const char *reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Content";
+	case 423: return "Locked";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	default: return "Unknown";
+	}
+}
+
 void bw_reply(struct bw_req *req, int status, const char *content_type, const char *body,
 	      size_t len)
 {
 	if (req->status != 0)
 		return;
 	req->status = status;
-	FCGX_FPrintF(req->fcgx->out,
-		     "Status: %d\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-		     "Cache-Control: no-store\r\n%.*s\r\n",
-		     status, content_type, len, (int)req->extra_len, req->extra_headers);
+	/* libfcgi's own printf knows no %zu or %.*s, so the head is formatted here. */
+	char head[1024];
+	int n = snprintf(head, sizeof(head),
+			 "Status: %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+			 "Cache-Control: no-store\r\n%.*s\r\n",
+			 status, reason(status), content_type, len, (int)req->extra_len, req->extra_headers);
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return;
+	FCGX_PutStr(head, n, req->fcgx->out);
 	if (len > 0)
 		FCGX_PutStr(body, (int)len, req->fcgx->out);
 }
