@@ -19,7 +19,8 @@ static void usage(FILE *out)
 		"Commands:\n"
 		"  migrate        apply pending database migrations (refuses a newer schema)\n"
 		"  schema-version print the database's schema version and the newest one known\n"
-		"  keygen FILE    create a new 32-byte master key file (mode 0600; never overwrites)\n\n"
+		"  keygen FILE    create a new 32-byte master key file (mode 0600; never "
+		"overwrites)\n\n"
 		"Configuration: --config FILE, else $BREAKWATER_CONFIG, else %s;\n"
 		"see breakwater-fcgi --help for the keys.\n",
 		BW_CONF_DEFAULT_PATH);

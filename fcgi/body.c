@@ -44,8 +44,8 @@ static struct json_object *member(struct json_object *body, const char *key, uns
 	return val;
 }
 
-void bw_body_string(struct json_object *body, const char *key, unsigned flags,
-		    struct bw_verrs *v, const char **out, bool *present)
+void bw_body_string(struct json_object *body, const char *key, unsigned flags, struct bw_verrs *v,
+		    const char **out, bool *present)
 {
 	bool is_null;
 	struct json_object *val = member(body, key, flags, v, present, &is_null);
@@ -59,8 +59,8 @@ void bw_body_string(struct json_object *body, const char *key, unsigned flags,
 	*out = json_object_get_string(val);
 }
 
-void bw_body_object(struct json_object *body, const char *key, unsigned flags,
-		    struct bw_verrs *v, struct json_object **out, bool *present)
+void bw_body_object(struct json_object *body, const char *key, unsigned flags, struct bw_verrs *v,
+		    struct json_object **out, bool *present)
 {
 	bool is_null;
 	struct json_object *val = member(body, key, flags, v, present, &is_null);

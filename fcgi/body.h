@@ -25,10 +25,10 @@ enum bw_field { BW_OPTIONAL = 0, BW_REQUIRED = 1, BW_NULLABLE = 2 };
 
 /* Reads a string member. *present tells whether the key was there (a JSON null counts as
  * present with *out NULL, allowed only with BW_NULLABLE). Problems go to v. */
-void bw_body_string(struct json_object *body, const char *key, unsigned flags,
-		    struct bw_verrs *v, const char **out, bool *present);
+void bw_body_string(struct json_object *body, const char *key, unsigned flags, struct bw_verrs *v,
+		    const char **out, bool *present);
 /* Reads an object member, same rules; *out is borrowed from body. */
-void bw_body_object(struct json_object *body, const char *key, unsigned flags,
-		    struct bw_verrs *v, struct json_object **out, bool *present);
+void bw_body_object(struct json_object *body, const char *key, unsigned flags, struct bw_verrs *v,
+		    struct json_object **out, bool *present);
 
 #endif

@@ -28,12 +28,13 @@ static void reply_bad_json(struct bw_req *req, enum bw_json_status st,
 		json_object_array_add(loc, json_object_new_string("body"));
 		if (st == BW_JSON_MALFORMED)
 			json_object_array_add(loc, json_object_new_int64((int64_t)err->offset));
-		json_object_object_add(e, "type",
-				       json_object_new_string(st == BW_JSON_EMPTY ? "missing"
-										  : "json_invalid"));
+		json_object_object_add(
+		    e, "type",
+		    json_object_new_string(st == BW_JSON_EMPTY ? "missing" : "json_invalid"));
 		json_object_object_add(e, "loc", loc);
-		json_object_object_add(e, "msg", json_object_new_string(
-							 st == BW_JSON_EMPTY ? "Field required" : err->msg));
+		json_object_object_add(
+		    e, "msg",
+		    json_object_new_string(st == BW_JSON_EMPTY ? "Field required" : err->msg));
 		json_object_array_add(errors, e);
 		bw_reply_invalid(req, errors);
 		json_object_put(errors);
@@ -75,7 +76,7 @@ static bool take_body(struct bw_req *req, long long max)
 	struct bw_json_error err;
 	struct json_object *obj = NULL;
 	enum bw_json_status st =
-		bw_json_parse(req->body, req->body_len, BW_JSON_MAX_DEPTH, &obj, &err);
+	    bw_json_parse(req->body, req->body_len, BW_JSON_MAX_DEPTH, &obj, &err);
 	if (st != BW_JSON_OK) {
 		reply_bad_json(req, st, &err);
 		return false;
@@ -133,8 +134,8 @@ void bw_dispatch(struct bw_req *req, long long global_max_body)
 		return;
 	}
 	long long max = req->route->max_body > 0 && req->route->max_body < global_max_body
-				? req->route->max_body
-				: global_max_body;
+			    ? req->route->max_body
+			    : global_max_body;
 	if (!take_body(req, max))
 		return;
 	authenticate(req);

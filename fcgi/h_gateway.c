@@ -49,7 +49,8 @@ static struct json_object *gateway_json(const struct bw_gateway *g, enum render 
 	json_object_object_add(o, "has_client_key", json_object_new_boolean(g->has_client_key));
 	json_object_object_add(o, "metadata", json_object_get(g->metadata));
 	if (how != RENDER_LIST) {
-		json_object_object_add(o, "status", json_object_new_string(derived_status(g, connected)));
+		json_object_object_add(o, "status",
+				       json_object_new_string(derived_status(g, connected)));
 		json_object_object_add(o, "last_status", json_object_new_string(g->last_status));
 		json_object_object_add(o, "connected", json_object_new_boolean(connected));
 	}
@@ -61,7 +62,8 @@ static struct json_object *gateway_json(const struct bw_gateway *g, enum render 
 		json_object_object_add(o, "last_status", json_object_new_string(g->last_status));
 		json_object_object_add(o, "runtime", str_or_null(g->runtime));
 		json_object_object_add(o, "connected", json_object_new_boolean(connected));
-		json_object_object_add(o, "status", json_object_new_string(derived_status(g, connected)));
+		json_object_object_add(o, "status",
+				       json_object_new_string(derived_status(g, connected)));
 	} else {
 		json_object_object_add(o, "configured",
 				       how == RENDER_INFO ? json_object_new_boolean(1) : NULL);
@@ -116,7 +118,8 @@ void bw_h_gateway_list(struct bw_req *req)
 			continue;
 		char *k, *v;
 		if (!bw_parse_label_filter(req->qp[i].value, req->arena, &k, &v)) {
-			bw_reply_problem(req, 400, NULL, "Invalid label filter '%s': expected key:value",
+			bw_reply_problem(req, 400, NULL,
+					 "Invalid label filter '%s': expected key:value",
 					 req->qp[i].value);
 			return;
 		}
@@ -130,10 +133,11 @@ void bw_h_gateway_list(struct bw_req *req)
 	}
 	const char *runtime = bw_req_query(req, "runtime");
 	if (runtime != NULL && !bw_valid_runtime(runtime, &f.runtime)) {
-		bw_reply_problem(req, 400, NULL,
-				 "runtime '%s' is not recognised; known runtimes: docker, kubernetes, "
-				 "libkrun",
-				 runtime);
+		bw_reply_problem(
+		    req, 400, NULL,
+		    "runtime '%s' is not recognised; known runtimes: docker, kubernetes, "
+		    "libkrun",
+		    runtime);
 		return;
 	}
 	struct bw_gateway *items = NULL;
@@ -170,7 +174,8 @@ static void check_label_types(struct json_object *labels, struct bw_verrs *v)
 {
 	if (labels == NULL)
 		return;
-	json_object_object_foreach(labels, k, val) {
+	json_object_object_foreach(labels, k, val)
+	{
 		if (!json_object_is_type(val, json_type_string)) {
 			bw_verrs_add(v, "string_type", "labels", "Label values must be strings");
 			(void)k;
@@ -208,7 +213,7 @@ static void read_register(struct bw_req *req, struct bw_verrs *v, struct reg_fie
 	if (f->endpoint != NULL) {
 		char *norm = NULL;
 		const char *msg =
-			bw_check_endpoint(f->endpoint, req->svc.conf->local_mode, req->arena, &norm);
+		    bw_check_endpoint(f->endpoint, req->svc.conf->local_mode, req->arena, &norm);
 		if (msg != NULL)
 			bw_verrs_add(v, "value_error", "endpoint", msg);
 		f->endpoint = norm;
@@ -218,10 +223,12 @@ static void read_register(struct bw_req *req, struct bw_verrs *v, struct reg_fie
 		const char *lower = NULL;
 		if (!json_object_is_type(rt, json_type_string) ||
 		    !bw_valid_runtime(json_object_get_string(rt), &lower))
-			bw_verrs_add(v, "value_error", "metadata",
-				     "metadata.runtime must be one of: docker, kubernetes, libkrun");
+			bw_verrs_add(
+			    v, "value_error", "metadata",
+			    "metadata.runtime must be one of: docker, kubernetes, libkrun");
 		else
-			json_object_object_add(f->metadata, "runtime", json_object_new_string(lower));
+			json_object_object_add(f->metadata, "runtime",
+					       json_object_new_string(lower));
 	}
 	check_label_types(f->labels, v);
 }
@@ -241,9 +248,10 @@ static bool check_register(struct bw_req *req, struct reg_fields *f, struct bw_g
 		size_t len = 0;
 		if (bw_base64_decode_lenient(f->certs[i], strlen(f->certs[i]), req->arena, &raw,
 					     &len) != BW_OK) {
-			bw_reply_problem(req, 400, NULL,
-					 "Invalid base64 in certificate field: %s: incorrect padding",
-					 cert_fields[i]);
+			bw_reply_problem(
+			    req, 400, NULL,
+			    "Invalid base64 in certificate field: %s: incorrect padding",
+			    cert_fields[i]);
 			return false;
 		}
 		if (len > BW_MAX_CERT_BYTES) {
@@ -260,7 +268,8 @@ static bool check_register(struct bw_req *req, struct reg_fields *f, struct bw_g
 		msg = bw_check_description(f->description, strlen(f->description));
 	if (msg == NULL && f->labels != NULL)
 		msg = bw_check_labels(f->labels, req->arena, &type_error);
-	if (msg == NULL && f->metadata != NULL && bw_json_pylen(f->metadata) > BW_MAX_METADATA_BYTES)
+	if (msg == NULL && f->metadata != NULL &&
+	    bw_json_pylen(f->metadata) > BW_MAX_METADATA_BYTES)
 		msg = "metadata exceeds maximum size of 16384 bytes";
 	if (msg != NULL) {
 		bw_reply_problem(req, 400, NULL, "%s", msg);
@@ -282,7 +291,8 @@ static bool body_is_object(struct bw_req *req)
 		return true;
 	struct bw_verrs v;
 	if (bw_verrs_init(&v, req->arena)) {
-		bw_verrs_add(&v, "model_attributes_type", NULL, "Input should be a valid dictionary");
+		bw_verrs_add(&v, "model_attributes_type", NULL,
+			     "Input should be a valid dictionary");
 		bw_reply_invalid(req, v.list);
 	} else {
 		bw_reply_err(req, BW_ENOMEM);

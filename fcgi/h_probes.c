@@ -25,7 +25,8 @@ void bw_h_version(struct bw_req *req)
 	}
 	const char *sha = getenv("BREAKWATER_GIT_SHA");
 	json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
-	json_object_object_add(o, "git_sha", json_object_new_string(sha != NULL ? sha : BW_GIT_SHA));
+	json_object_object_add(o, "git_sha",
+			       json_object_new_string(sha != NULL ? sha : BW_GIT_SHA));
 	json_object_object_add(o, "build_time", json_object_new_string(BW_BUILD_TIME));
 	bw_reply_json(req, 200, o);
 	json_object_put(o);
@@ -53,8 +54,9 @@ void bw_h_readyz(struct bw_req *req)
 		json_object_object_add(checks, "database", json_object_new_string("ok"));
 		char text[32];
 		snprintf(text, sizeof(text), "%.1f", latency);
-		json_object_object_add(checks, "database_latency_ms",
-				       json_object_new_double_s(round(latency * 10.0) / 10.0, text));
+		json_object_object_add(
+		    checks, "database_latency_ms",
+		    json_object_new_double_s(round(latency * 10.0) / 10.0, text));
 		json_object_object_add(checks, "gateways_total", json_object_new_int64(total));
 	} else {
 		json_object_object_add(checks, "database", json_object_new_string(bw_strerror(rc)));

@@ -11,16 +11,17 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"Usage: breakwater-fcgi [--config FILE]\n"
-		"       breakwater-fcgi --help | --version\n\n"
-		"Runs the Breakwater FastCGI responder pool in the foreground: a master process that\n"
-		"listens on the configured unix socket and forks the worker processes.\n"
-		"Configuration: --config FILE, else $BREAKWATER_CONFIG, else %s.\n"
-		"Signals: TERM/INT stop gracefully (in-flight requests finish), HUP re-reads the\n"
-		"configuration and replaces the workers.\n"
-		"Logs: one JSON object per line on stderr.\n\n",
-		BW_CONF_DEFAULT_PATH);
+	fprintf(
+	    out,
+	    "Usage: breakwater-fcgi [--config FILE]\n"
+	    "       breakwater-fcgi --help | --version\n\n"
+	    "Runs the Breakwater FastCGI responder pool in the foreground: a master process that\n"
+	    "listens on the configured unix socket and forks the worker processes.\n"
+	    "Configuration: --config FILE, else $BREAKWATER_CONFIG, else %s.\n"
+	    "Signals: TERM/INT stop gracefully (in-flight requests finish), HUP re-reads the\n"
+	    "configuration and replaces the workers.\n"
+	    "Logs: one JSON object per line on stderr.\n\n",
+	    BW_CONF_DEFAULT_PATH);
 	bw_conf_help(out);
 }
 

@@ -110,7 +110,8 @@ static void reap(struct pool *p)
 				break;
 			bw_log(BW_LOG_WARN, "pool", NULL, "worker %ld died (status %d); restarting",
 			       (long)pid, status);
-			/* A worker that dies at once would otherwise be restarted in a tight loop. */
+			/* A worker that dies at once would otherwise be restarted in a tight loop.
+			 */
 			if (time(NULL) - s->started < 1)
 				sleep(1);
 			spawn(p, s);
@@ -124,8 +125,8 @@ static void reload(struct pool *p)
 	struct bw_conf fresh;
 	char err[256];
 	if (bw_conf_load(p->config_path, &fresh, err, sizeof(err)) != BW_OK) {
-		bw_log(BW_LOG_ERROR, "pool", NULL, "reload refused, keeping the old configuration: %s",
-		       err);
+		bw_log(BW_LOG_ERROR, "pool", NULL,
+		       "reload refused, keeping the old configuration: %s", err);
 		return;
 	}
 	if (strcmp(fresh.socket, p->conf->socket) != 0)

@@ -117,8 +117,8 @@ const char *bw_req_query(const struct bw_req *req, const char *key)
 enum bw_err bw_req_read_body(struct bw_req *req, long long max)
 {
 	size_t cap = req->content_length > 0 && req->content_length <= max
-			     ? (size_t)req->content_length + 1
-			     : 65536;
+			 ? (size_t)req->content_length + 1
+			 : 65536;
 	size_t len = 0;
 	char *buf = malloc(cap);
 	enum bw_err rc = BW_OK;
@@ -178,25 +178,44 @@ void bw_req_header(struct bw_req *req, const char *name, const char *value)
 static const char *reason(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 202: return "Accepted";
-	case 204: return "No Content";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 413: return "Content Too Large";
-	case 415: return "Unsupported Media Type";
-	case 422: return "Unprocessable Content";
-	case 423: return "Locked";
-	case 429: return "Too Many Requests";
-	case 500: return "Internal Server Error";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	default: return "Unknown";
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 202:
+		return "Accepted";
+	case 204:
+		return "No Content";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 409:
+		return "Conflict";
+	case 413:
+		return "Content Too Large";
+	case 415:
+		return "Unsupported Media Type";
+	case 422:
+		return "Unprocessable Content";
+	case 423:
+		return "Locked";
+	case 429:
+		return "Too Many Requests";
+	case 500:
+		return "Internal Server Error";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	default:
+		return "Unknown";
 	}
 }
 
@@ -211,7 +230,8 @@ void bw_reply(struct bw_req *req, int status, const char *content_type, const ch
 	int n = snprintf(head, sizeof(head),
 			 "Status: %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
 			 "Cache-Control: no-store\r\n%.*s\r\n",
-			 status, reason(status), content_type, len, (int)req->extra_len, req->extra_headers);
+			 status, reason(status), content_type, len, (int)req->extra_len,
+			 req->extra_headers);
 	if (n < 0 || (size_t)n >= sizeof(head))
 		return;
 	FCGX_PutStr(head, n, req->fcgx->out);
@@ -276,7 +296,8 @@ void bw_reply_err(struct bw_req *req, enum bw_err err)
 		bw_reply_problem(req, status, NULL, "Conflict");
 		break;
 	default:
-		bw_log(BW_LOG_ERROR, "http", req->request_id, "internal error: %s", bw_strerror(err));
+		bw_log(BW_LOG_ERROR, "http", req->request_id, "internal error: %s",
+		       bw_strerror(err));
 		bw_reply_problem(req, status, NULL, "Internal server error");
 		break;
 	}

@@ -67,7 +67,7 @@ void bw_reply(struct bw_req *req, int status, const char *content_type, const ch
 void bw_reply_json(struct bw_req *req, int status, struct json_object *obj);
 /* THE error renderer: sends the problem+json envelope. code NULL = the status's default. */
 void bw_reply_problem(struct bw_req *req, int status, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 /* Sends a 422 whose 'errors' array (borrowed) lists the field problems. */
 void bw_reply_invalid(struct bw_req *req, struct json_object *errors);
 /* Sends the envelope for a service-layer error; what names the thing for 404/409 messages is

@@ -145,7 +145,7 @@ static const struct {
 	unsigned bit;
 	const char *name;
 } methods[] = {
-	{BW_GET, "GET"}, {BW_POST, "POST"}, {BW_PUT, "PUT"}, {BW_PATCH, "PATCH"}, {BW_DELETE, "DELETE"},
+    {BW_GET, "GET"}, {BW_POST, "POST"}, {BW_PUT, "PUT"}, {BW_PATCH, "PATCH"}, {BW_DELETE, "DELETE"},
 };
 
 unsigned bw_method_parse(const char *m)

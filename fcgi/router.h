@@ -26,12 +26,12 @@ struct bw_req;
 typedef void (*bw_handler_fn)(struct bw_req *req);
 
 struct bw_route {
-	unsigned method;      /* one enum bw_method bit */
-	const char *pattern;  /* "/api/gateway/{name}/info" */
+	unsigned method;     /* one enum bw_method bit */
+	const char *pattern; /* "/api/gateway/{name}/info" */
 	bw_handler_fn handler;
 	enum bw_role min_role;
 	enum bw_body body;
-	long long max_body;   /* bytes; 0 = the configured global cap */
+	long long max_body; /* bytes; 0 = the configured global cap */
 };
 
 #define BW_MAX_SEGMENTS 16

@@ -8,16 +8,16 @@
 #define KiB 1024LL
 
 const struct bw_route bw_routes[] = {
-	{BW_GET, "/healthz", bw_h_healthz, BW_ROLE_PUBLIC, BW_BODY_NONE, 0},
-	{BW_GET, "/readyz", bw_h_readyz, BW_ROLE_PUBLIC, BW_BODY_NONE, 0},
-	{BW_GET, "/version", bw_h_version, BW_ROLE_PUBLIC, BW_BODY_NONE, 0},
+    {BW_GET, "/healthz", bw_h_healthz, BW_ROLE_PUBLIC, BW_BODY_NONE, 0},
+    {BW_GET, "/readyz", bw_h_readyz, BW_ROLE_PUBLIC, BW_BODY_NONE, 0},
+    {BW_GET, "/version", bw_h_version, BW_ROLE_PUBLIC, BW_BODY_NONE, 0},
 
-	{BW_GET, "/api/gateway/list", bw_h_gateway_list, BW_ROLE_VIEWER, BW_BODY_NONE, 0},
-	{BW_POST, "/api/gateway/register", bw_h_gateway_register, BW_ROLE_ADMIN, BW_BODY_JSON,
-	 512 * KiB},
-	{BW_GET, "/api/gateway/{name}/info", bw_h_gateway_info, BW_ROLE_VIEWER, BW_BODY_NONE, 0},
-	{BW_PATCH, "/api/gateway/{name}", bw_h_gateway_patch, BW_ROLE_ADMIN, BW_BODY_JSON, 64 * KiB},
-	{BW_DELETE, "/api/gateway/{name}", bw_h_gateway_delete, BW_ROLE_ADMIN, BW_BODY_NONE, 0},
+    {BW_GET, "/api/gateway/list", bw_h_gateway_list, BW_ROLE_VIEWER, BW_BODY_NONE, 0},
+    {BW_POST, "/api/gateway/register", bw_h_gateway_register, BW_ROLE_ADMIN, BW_BODY_JSON,
+     512 * KiB},
+    {BW_GET, "/api/gateway/{name}/info", bw_h_gateway_info, BW_ROLE_VIEWER, BW_BODY_NONE, 0},
+    {BW_PATCH, "/api/gateway/{name}", bw_h_gateway_patch, BW_ROLE_ADMIN, BW_BODY_JSON, 64 * KiB},
+    {BW_DELETE, "/api/gateway/{name}", bw_h_gateway_delete, BW_ROLE_ADMIN, BW_BODY_NONE, 0},
 };
 
 const size_t bw_routes_count = sizeof(bw_routes) / sizeof(bw_routes[0]);

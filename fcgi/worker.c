@@ -46,8 +46,7 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void serve_one(struct app *app, FCGX_Request *fcgx, struct bw_arena *arena,
-		      struct bw_db *db)
+static void serve_one(struct app *app, FCGX_Request *fcgx, struct bw_arena *arena, struct bw_db *db)
 {
 	struct bw_req req;
 	bw_req_init(&req, fcgx, arena);

@@ -23,7 +23,7 @@ void *bw_arena_zalloc(struct bw_arena *a, size_t n);
 char *bw_arena_strdup(struct bw_arena *a, const char *s);
 char *bw_arena_strndup(struct bw_arena *a, const char *s, size_t n);
 char *bw_arena_printf(struct bw_arena *a, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 char *bw_arena_vprintf(struct bw_arena *a, const char *fmt, va_list ap);
 
 /* Registers fn(ptr) to run when the arena is reset or freed. Returns 0, or -1 when out of

@@ -21,28 +21,36 @@ struct key {
 	const char *help;
 };
 
-#define STR(f, d, h) {#f, K_STR, offsetof(struct bw_conf, f), sizeof(((struct bw_conf *)0)->f), 0, 0, d, h}
-#define NUM(f, k, lo, hi, d, h) {#f, k, offsetof(struct bw_conf, f), 0, lo, hi, d, h}
+#define STR(f, d, h)                                                                               \
+	{                                                                                          \
+#f, K_STR, offsetof(struct bw_conf, f), sizeof(((struct bw_conf *)0)->f), 0, 0, d, \
+		    h                                                                              \
+	}
+#define NUM(f, k, lo, hi, d, h)                                     \
+	{                                                           \
+#f, k, offsetof(struct bw_conf, f), 0, lo, hi, d, h \
+	}
 
 static const struct key keys[] = {
-	STR(socket, "/run/breakwater/fcgi.sock", "FastCGI unix socket the pool listens on"),
-	NUM(socket_mode, K_OCTAL, 0, 0777, "0660", "permission bits of the socket (octal)"),
-	NUM(workers, K_INT, 0, 256, "0", "worker processes (0 = number of cores)"),
-	NUM(threads, K_INT, 1, 256, "4", "request threads per worker"),
-	STR(db_socket, "/run/mysqld/mysqld.sock", "MariaDB unix socket (used when db_host is empty)"),
-	STR(db_host, "", "MariaDB host for TCP instead of the socket"),
-	NUM(db_port, K_INT, 1, 65535, "3306", "MariaDB TCP port"),
-	STR(db_user, "breakwater", "MariaDB user"),
-	STR(db_password, "", "MariaDB password (never logged)"),
-	STR(db_name, "breakwater", "MariaDB database"),
-	STR(master_key_file, "/etc/breakwater/master.key",
-	    "32-byte key file (mode 0600) sealing secrets at rest"),
-	NUM(max_body_bytes, K_SIZE, 1024, 1LL << 30, "10485760", "request body cap in bytes (413 above)"),
-	NUM(local_mode, K_BOOL, 0, 1, "false",
-	    "allow gateway endpoints on private/loopback addresses (development only)"),
-	STR(log_level, "info", "debug, info, warn or error"),
-	NUM(shutdown_timeout, K_INT, 1, 3600, "30",
-	    "seconds a stopping worker may spend finishing in-flight requests"),
+    STR(socket, "/run/breakwater/fcgi.sock", "FastCGI unix socket the pool listens on"),
+    NUM(socket_mode, K_OCTAL, 0, 0777, "0660", "permission bits of the socket (octal)"),
+    NUM(workers, K_INT, 0, 256, "0", "worker processes (0 = number of cores)"),
+    NUM(threads, K_INT, 1, 256, "4", "request threads per worker"),
+    STR(db_socket, "/run/mysqld/mysqld.sock", "MariaDB unix socket (used when db_host is empty)"),
+    STR(db_host, "", "MariaDB host for TCP instead of the socket"),
+    NUM(db_port, K_INT, 1, 65535, "3306", "MariaDB TCP port"),
+    STR(db_user, "breakwater", "MariaDB user"),
+    STR(db_password, "", "MariaDB password (never logged)"),
+    STR(db_name, "breakwater", "MariaDB database"),
+    STR(master_key_file, "/etc/breakwater/master.key",
+	"32-byte key file (mode 0600) sealing secrets at rest"),
+    NUM(max_body_bytes, K_SIZE, 1024, 1LL << 30, "10485760",
+	"request body cap in bytes (413 above)"),
+    NUM(local_mode, K_BOOL, 0, 1, "false",
+	"allow gateway endpoints on private/loopback addresses (development only)"),
+    STR(log_level, "info", "debug, info, warn or error"),
+    NUM(shutdown_timeout, K_INT, 1, 3600, "30",
+	"seconds a stopping worker may spend finishing in-flight requests"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -91,8 +99,8 @@ static int set_value(struct bw_conf *conf, const struct key *k, const char *v, c
 	errno = 0;
 	long long n = strtoll(v, &end, k->kind == K_OCTAL ? 8 : 10);
 	if (errno != 0 || end == v || *end != '\0' || n < k->min || n > k->max) {
-		snprintf(err, errlen, "%s: '%s' must be a number from %lld to %lld%s", origin, k->name,
-			 k->min, k->max, k->kind == K_OCTAL ? " (octal)" : "");
+		snprintf(err, errlen, "%s: '%s' must be a number from %lld to %lld%s", origin,
+			 k->name, k->min, k->max, k->kind == K_OCTAL ? " (octal)" : "");
 		return -1;
 	}
 	if (k->kind == K_INT)
@@ -132,7 +140,8 @@ enum bw_err bw_conf_parse(const char *text, struct bw_conf *conf, char *err, siz
 	char *save = NULL;
 	/* strtok_r skips empty lines, so line numbers count only non-empty ones; good enough for
 	 * messages since keys are named too. */
-	for (char *line = strtok_r(copy, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+	for (char *line = strtok_r(copy, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
 		lineno++;
 		char *hash = strchr(line, '#');
 		char *end = hash != NULL ? hash : line + strlen(line);

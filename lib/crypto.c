@@ -34,12 +34,14 @@ enum bw_err bw_key_load(const char *path, uint8_t key[BW_KEY_BYTES], char *err, 
 		goto out;
 	}
 	if ((st.st_mode & 077) != 0) {
-		snprintf(err, errlen, "master key %s must not be accessible by group or others (chmod 600)",
+		snprintf(err, errlen,
+			 "master key %s must not be accessible by group or others (chmod 600)",
 			 path);
 		goto out;
 	}
 	if (st.st_size != BW_KEY_BYTES) {
-		snprintf(err, errlen, "master key %s must hold exactly %d bytes", path, BW_KEY_BYTES);
+		snprintf(err, errlen, "master key %s must hold exactly %d bytes", path,
+			 BW_KEY_BYTES);
 		goto out;
 	}
 	if (read(fd, key, BW_KEY_BYTES) != BW_KEY_BYTES) {

@@ -174,7 +174,8 @@ static enum bw_err connect_db(struct bw_db *db)
 	mysql_options(my, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout);
 	mysql_options(my, MYSQL_OPT_READ_TIMEOUT, &io_timeout);
 	mysql_options(my, MYSQL_OPT_WRITE_TIMEOUT, &io_timeout);
-	mysql_options(my, MYSQL_OPT_RECONNECT, &no); /* we reconnect ourselves, with a fresh cache */
+	mysql_options(my, MYSQL_OPT_RECONNECT,
+		      &no); /* we reconnect ourselves, with a fresh cache */
 	mysql_options(my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 	mysql_options(my, MYSQL_INIT_COMMAND,
 		      "SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,"
@@ -270,7 +271,8 @@ static enum bw_err bind_args(struct bw_db *db, MYSQL_STMT *st, const struct bw_d
 			break;
 		case BW_DB_TEXT:
 		case BW_DB_BLOB:
-			b[i].buffer_type = args[i].type == BW_DB_TEXT ? MYSQL_TYPE_STRING : MYSQL_TYPE_BLOB;
+			b[i].buffer_type =
+			    args[i].type == BW_DB_TEXT ? MYSQL_TYPE_STRING : MYSQL_TYPE_BLOB;
 			b[i].buffer = (void *)(uintptr_t)args[i].p;
 			b[i].buffer_length = args[i].len;
 			b[i].length = (unsigned long *)&args[i].len;
@@ -326,7 +328,8 @@ enum bw_err bw_db_exec(struct bw_db *db, const char *sql, const struct bw_dbarg 
 {
 	MYSQL_STMT *st = NULL;
 	enum bw_err rc = run(db, sql, true, args, nargs, false, &st);
-	/* "Server gone" means the statement never reached it, so one retry cannot apply it twice. */
+	/* "Server gone" means the statement never reached it, so one retry cannot apply it twice.
+	 */
 	if (rc == BW_EDBLOST && !db->in_tx && db->last_errno == CR_SERVER_GONE_ERROR)
 		rc = run(db, sql, true, args, nargs, false, &st);
 	if (rc != BW_OK)

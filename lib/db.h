@@ -21,7 +21,7 @@ struct bw_dbarg {
 	long long i;
 };
 
-struct bw_dbarg bw_dba_text(const char *s);      /* NULL -> SQL NULL */
+struct bw_dbarg bw_dba_text(const char *s); /* NULL -> SQL NULL */
 struct bw_dbarg bw_dba_textn(const char *s, size_t n);
 struct bw_dbarg bw_dba_blob(const void *p, size_t n); /* NULL -> SQL NULL */
 struct bw_dbarg bw_dba_int(long long i);

@@ -28,7 +28,8 @@ static bool strings_ok(struct json_object *o, int depth)
 		return strlen(s) == n && bw_utf8_valid(s, n);
 	}
 	case json_type_object: {
-		json_object_object_foreach(o, k, v) {
+		json_object_object_foreach(o, k, v)
+		{
 			if (!bw_utf8_valid(k, strlen(k)))
 				return false;
 			if (v != NULL && !strings_ok(v, depth + 1))
@@ -99,7 +100,8 @@ enum bw_json_status bw_json_parse(const char *buf, size_t len, int max_depth,
 	if (obj == NULL) {
 		err->offset = used;
 		if (jerr == json_tokener_error_depth) {
-			snprintf(err->msg, sizeof(err->msg), "JSON nesting exceeds %d levels", max_depth);
+			snprintf(err->msg, sizeof(err->msg), "JSON nesting exceeds %d levels",
+				 max_depth);
 			st = BW_JSON_DEPTH;
 		} else {
 			snprintf(err->msg, sizeof(err->msg), "%s", json_tokener_error_desc(jerr));
@@ -130,7 +132,7 @@ const char *bw_json_str(struct json_object *obj, size_t *len)
 {
 	size_t n = 0;
 	const char *s = json_object_to_json_string_length(
-		obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+	    obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
 	if (len != NULL)
 		*len = n;
 	return s;
@@ -152,8 +154,8 @@ static size_t py_strlen(const char *s, size_t n)
 	for (size_t i = 0; i < n;) {
 		unsigned char c = p[i];
 		if (c < 0x80) {
-			if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' || c == '\b' ||
-			    c == '\f')
+			if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' ||
+			    c == '\b' || c == '\f')
 				total += 2;
 			else if (c < 0x20)
 				total += 6;
@@ -181,10 +183,12 @@ size_t bw_json_pylen(struct json_object *obj)
 	case json_type_boolean:
 		return json_object_get_boolean(obj) ? 4 : 5;
 	case json_type_string:
-		return py_strlen(json_object_get_string(obj), (size_t)json_object_get_string_len(obj));
+		return py_strlen(json_object_get_string(obj),
+				 (size_t)json_object_get_string_len(obj));
 	case json_type_object: {
 		size_t total = 2, i = 0;
-		json_object_object_foreach(obj, k, v) {
+		json_object_object_foreach(obj, k, v)
+		{
 			total += (i++ > 0 ? 2 : 0) + py_strlen(k, strlen(k)) + 2 + bw_json_pylen(v);
 		}
 		return total;

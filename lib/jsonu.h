@@ -20,8 +20,8 @@ enum bw_json_status {
 };
 
 struct bw_json_error {
-	size_t offset;   /* byte offset of the problem (MALFORMED) */
-	char msg[128];   /* human text */
+	size_t offset; /* byte offset of the problem (MALFORMED) */
+	char msg[128]; /* human text */
 };
 
 /* Parses buf[0..len) as exactly one JSON value. On BW_JSON_OK *out is a new reference the

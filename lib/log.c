@@ -101,8 +101,8 @@ static void finish(struct line *l)
 	(void)rc;
 }
 
-void bw_log(enum bw_log_level level, const char *module, const char *request_id,
-	    const char *fmt, ...)
+void bw_log(enum bw_log_level level, const char *module, const char *request_id, const char *fmt,
+	    ...)
 {
 	if (level < min_level)
 		return;
@@ -130,7 +130,8 @@ void bw_log_request(const char *method, const char *path, int status, double dur
 	put_field(&l, "msg", "request");
 	put_field(&l, "method", method != NULL ? method : "");
 	put_field(&l, "path", path != NULL ? path : "");
-	int n = snprintf(num, sizeof(num), ",\"status\":%d,\"duration_ms\":%.3f", status, duration_ms);
+	int n =
+	    snprintf(num, sizeof(num), ",\"status\":%d,\"duration_ms\":%.3f", status, duration_ms);
 	put(&l, num, (size_t)n);
 	if (request_id != NULL)
 		put_field(&l, "request_id", request_id);

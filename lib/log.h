@@ -11,8 +11,8 @@ void bw_log_set_level(enum bw_log_level level);
 int bw_log_level_parse(const char *s);
 
 /* Writes {"ts","level","module","pid","request_id"?,"msg"}; request_id may be NULL. */
-void bw_log(enum bw_log_level level, const char *module, const char *request_id,
-	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void bw_log(enum bw_log_level level, const char *module, const char *request_id, const char *fmt,
+	    ...) __attribute__((format(printf, 4, 5)));
 
 /* The per-request access line: method, path (no query string: it may carry secrets), status,
  * duration and request id. */

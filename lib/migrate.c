@@ -11,12 +11,12 @@
 #define MAX_STATEMENTS 256
 
 static const char sql_create_table[] =
-	"CREATE TABLE IF NOT EXISTS schema_migrations ("
-	" version INT NOT NULL PRIMARY KEY, name VARCHAR(255) NOT NULL,"
-	" applied_at DATETIME(6) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version INT NOT NULL PRIMARY KEY, name VARCHAR(255) NOT NULL,"
+    " applied_at DATETIME(6) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
 static const char sql_max_version[] = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
 static const char sql_record[] =
-	"INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, UTC_TIMESTAMP(6))";
+    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, UTC_TIMESTAMP(6))";
 static const char sql_lock[] = "SELECT GET_LOCK('breakwater.migrate', 60)";
 static const char sql_unlock[] = "SELECT RELEASE_LOCK('breakwater.migrate')";
 
@@ -83,8 +83,7 @@ static enum bw_err apply_one(struct bw_db *db, struct bw_arena *a, const struct 
 	return bw_db_exec(db, sql_record, args, 2, NULL, NULL);
 }
 
-enum bw_err bw_migrate(struct bw_db *db, struct bw_arena *a, int *applied, char *err,
-		       size_t errlen)
+enum bw_err bw_migrate(struct bw_db *db, struct bw_arena *a, int *applied, char *err, size_t errlen)
 {
 	struct bw_dbres r;
 	int current = 0;

@@ -9,10 +9,10 @@
 #include "services/svc.h"
 
 struct bw_audit {
-	const char *action;        /* e.g. "gateway.register" */
-	const char *resource_type; /* e.g. "gateway" */
-	const char *resource_id;   /* NULL -> "" */
-	const char *gateway_name;  /* NULL when not gateway-scoped */
+	const char *action;         /* e.g. "gateway.register" */
+	const char *resource_type;  /* e.g. "gateway" */
+	const char *resource_id;    /* NULL -> "" */
+	const char *gateway_name;   /* NULL when not gateway-scoped */
 	struct json_object *detail; /* borrowed; NULL or empty object -> NULL column */
 };
 

@@ -17,9 +17,9 @@ struct net4 {
 
 /* The IANA special-purpose ranges (what Python's ipaddress calls private/reserved). */
 static const struct net4 private4[] = {
-	{0x00000000, 8},  {0x0a000000, 8},  {0x7f000000, 8},  {0xa9fe0000, 16}, {0xac100000, 12},
-	{0xc0000000, 24}, {0xc0000200, 24}, {0xc0a80000, 16}, {0xc6120000, 15}, {0xc6336400, 24},
-	{0xcb007100, 24}, {0xf0000000, 4},  {0xffffffff, 32},
+    {0x00000000, 8},  {0x0a000000, 8},  {0x7f000000, 8},  {0xa9fe0000, 16}, {0xac100000, 12},
+    {0xc0000000, 24}, {0xc0000200, 24}, {0xc0a80000, 16}, {0xc6120000, 15}, {0xc6336400, 24},
+    {0xcb007100, 24}, {0xf0000000, 4},  {0xffffffff, 32},
 };
 
 static bool v4_private(uint32_t a)
@@ -52,17 +52,17 @@ static bool v6_private(const uint8_t *a)
 		uint8_t p[16];
 		int bits;
 	} nets[] = {
-		{{0}, 128},                                                /* :: */
-		{{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 128},   /* ::1 */
-		{{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff}, 96},          /* IPv4-mapped */
-		{{0x00, 0x64, 0xff, 0x9b, 0x00, 0x01}, 48},                /* 64:ff9b:1::/48 */
-		{{0x01, 0x00}, 64},                                        /* discard-only */
-		{{0x20, 0x01, 0x00, 0x00}, 23},                            /* IETF assignments */
-		{{0x20, 0x01, 0x0d, 0xb8}, 32},                            /* documentation */
-		{{0x20, 0x02}, 16},                                        /* 6to4 */
-		{{0xfc}, 7},                                               /* unique local */
-		{{0xfe, 0x80}, 10},                                        /* link-local */
-		{{0xfe, 0xc0}, 10},                                        /* site-local */
+	    {{0}, 128},                                              /* :: */
+	    {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 128}, /* ::1 */
+	    {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff}, 96},        /* IPv4-mapped */
+	    {{0x00, 0x64, 0xff, 0x9b, 0x00, 0x01}, 48},              /* 64:ff9b:1::/48 */
+	    {{0x01, 0x00}, 64},                                      /* discard-only */
+	    {{0x20, 0x01, 0x00, 0x00}, 23},                          /* IETF assignments */
+	    {{0x20, 0x01, 0x0d, 0xb8}, 32},                          /* documentation */
+	    {{0x20, 0x02}, 16},                                      /* 6to4 */
+	    {{0xfc}, 7},                                             /* unique local */
+	    {{0xfe, 0x80}, 10},                                      /* link-local */
+	    {{0xfe, 0xc0}, 10},                                      /* site-local */
 	};
 	for (size_t i = 0; i < sizeof(nets) / sizeof(nets[0]); i++)
 		if (prefix6(a, nets[i].p, nets[i].bits))

@@ -11,20 +11,20 @@
 #include "services/registry.h"
 
 #define TS(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%s.%f+00:00')"
-#define SELECT_GATEWAY                                                                            \
-	"SELECT id, name, endpoint, scheme, auth_mode, ca_cert IS NOT NULL,"                       \
-	" client_cert IS NOT NULL, client_key IS NOT NULL, metadata_json, description,"            \
+#define SELECT_GATEWAY                                                                  \
+	"SELECT id, name, endpoint, scheme, auth_mode, ca_cert IS NOT NULL,"            \
+	" client_cert IS NOT NULL, client_key IS NOT NULL, metadata_json, description," \
 	" labels_json, " TS("registered_at") ", " TS("last_seen") ", last_status FROM gateways"
 
 static const char sql_get[] = SELECT_GATEWAY " WHERE name = ?";
 static const char sql_list[] = SELECT_GATEWAY " ORDER BY name";
 static const char sql_insert[] =
-	"INSERT INTO gateways (name, endpoint, scheme, auth_mode, ca_cert, client_cert, client_key,"
-	" metadata_json, description, labels_json, registered_at, updated_at, last_status)"
-	" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), 'unknown')";
+    "INSERT INTO gateways (name, endpoint, scheme, auth_mode, ca_cert, client_cert, client_key,"
+    " metadata_json, description, labels_json, registered_at, updated_at, last_status)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), 'unknown')";
 static const char sql_update_meta[] =
-	"UPDATE gateways SET description = IF(?, ?, description), labels_json = IF(?, ?, labels_json),"
-	" updated_at = UTC_TIMESTAMP(6) WHERE name = ?";
+    "UPDATE gateways SET description = IF(?, ?, description), labels_json = IF(?, ?, labels_json),"
+    " updated_at = UTC_TIMESTAMP(6) WHERE name = ?";
 static const char sql_delete[] = "DELETE FROM gateways WHERE name = ?";
 static const char sql_count[] = "SELECT COUNT(*) FROM gateways";
 
@@ -217,19 +217,19 @@ enum bw_err bw_registry_update_meta(struct bw_svc *svc, const struct bw_actor *a
 {
 	unsigned long long matched = 0;
 	struct bw_dbarg args[] = {
-		bw_dba_int(patch->set_description),
-		bw_dba_text(patch->set_description ? patch->description : NULL),
-		bw_dba_int(patch->set_labels),
-		bw_dba_text(patch->set_labels ? column_json(patch->labels) : NULL),
-		bw_dba_text(name),
+	    bw_dba_int(patch->set_description),
+	    bw_dba_text(patch->set_description ? patch->description : NULL),
+	    bw_dba_int(patch->set_labels),
+	    bw_dba_text(patch->set_labels ? column_json(patch->labels) : NULL),
+	    bw_dba_text(name),
 	};
 	struct json_object *detail = json_object_new_object();
 	if (detail == NULL)
 		return BW_ENOMEM;
 	if (patch->set_description)
-		json_object_object_add(detail, "description",
-				       patch->description ? json_object_new_string(patch->description)
-							  : NULL);
+		json_object_object_add(
+		    detail, "description",
+		    patch->description ? json_object_new_string(patch->description) : NULL);
 	if (patch->set_labels)
 		json_object_object_add(detail, "labels",
 				       patch->labels ? json_object_get(patch->labels) : NULL);

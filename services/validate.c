@@ -64,7 +64,8 @@ const char *bw_check_endpoint(const char *in, bool local_mode, struct bw_arena *
 	size_t cl = sizeof(cluster) - 1;
 	bool in_cluster = hostlen > cl && strcasecmp(host + hostlen - cl, cluster) == 0;
 	if (!in_cluster && !local_mode && bw_host_is_private(host))
-		return "endpoint must not point to a private/loopback address; use a routable IP or "
+		return "endpoint must not point to a private/loopback address; use a routable IP "
+		       "or "
 		       "hostname";
 	*norm = ep;
 	return NULL;
@@ -79,19 +80,22 @@ const char *bw_check_labels(struct json_object *labels, struct bw_arena *a, bool
 	}
 	if (json_object_object_length(labels) > BW_MAX_LABELS)
 		return bw_arena_printf(a, "Too many labels (max %d)", BW_MAX_LABELS);
-	json_object_object_foreach(labels, k, v) {
+	json_object_object_foreach(labels, k, v)
+	{
 		if (!json_object_is_type(v, json_type_string)) {
 			*type_error = true;
 			return bw_arena_printf(a, "Label value for '%s' must be a string", k);
 		}
 		if (!token(k, BW_MAX_LABEL_KEY))
-			return bw_arena_printf(
-				a, "Invalid label key '%s': must match [a-zA-Z0-9][a-zA-Z0-9._-]* (max %d chars)",
-				k, BW_MAX_LABEL_KEY);
+			return bw_arena_printf(a,
+					       "Invalid label key '%s': must match "
+					       "[a-zA-Z0-9][a-zA-Z0-9._-]* (max %d chars)",
+					       k, BW_MAX_LABEL_KEY);
 		const char *s = json_object_get_string(v);
 		if (bw_utf8_count(s, (size_t)json_object_get_string_len(v)) > BW_MAX_LABEL_VALUE)
-			return bw_arena_printf(a, "Label value for '%s' exceeds maximum length of %d", k,
-					       BW_MAX_LABEL_VALUE);
+			return bw_arena_printf(a,
+					       "Label value for '%s' exceeds maximum length of %d",
+					       k, BW_MAX_LABEL_VALUE);
 	}
 	return NULL;
 }
