@@ -177,38 +177,45 @@ static int b64val(unsigned char c)
 enum bw_err bw_base64_decode_lenient(const char *in, size_t inlen, struct bw_arena *a,
 				     uint8_t **out, size_t *outlen)
 {
-	size_t quads = 0, pads = 0;
-	/* Count alphabet characters up to the first '=' and the padding after it; anything else
-	 * is skipped, as the reference's decoder does. */
-	for (size_t i = 0; i < inlen; i++) {
-		unsigned char c = (unsigned char)in[i];
-		if (c == '=')
-			pads++;
-		else if (b64val(c) >= 0 && pads == 0)
-			quads++;
-	}
-	size_t rem = quads % 4;
-	if (rem == 1 || (rem == 2 && pads < 2) || (rem == 3 && pads < 1))
-		return BW_EINVAL;
-	uint8_t *buf = bw_arena_alloc(a, quads / 4 * 3 + 3 + 1);
+	/* CPython's non-strict a2b_base64: characters outside the alphabet are skipped; '=' is
+	 * ignored until at least two characters of a quad are in, and ends the data once the quad
+	 * is complete; data left in an unfinished quad is an error. */
+	uint8_t *buf = bw_arena_alloc(a, inlen / 4 * 3 + 4);
 	if (buf == NULL)
 		return BW_ENOMEM;
-	size_t n = 0, seen = 0;
+	size_t n = 0;
+	int quad = 0, pads = 0;
 	uint32_t acc = 0;
-	int bits = 0;
-	for (size_t i = 0; i < inlen && seen < quads; i++) {
-		int v = b64val((unsigned char)in[i]);
+	for (size_t i = 0; i < inlen; i++) {
+		unsigned char c = (unsigned char)in[i];
+		if (c == '=') {
+			if (quad >= 2 && quad + ++pads >= 4)
+				break;
+			continue;
+		}
+		int v = b64val(c);
 		if (v < 0)
 			continue;
-		seen++;
+		pads = 0;
 		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			buf[n++] = (uint8_t)(acc >> bits);
-			acc &= (1u << bits) - 1;
+		if (++quad == 4) {
+			buf[n++] = (uint8_t)(acc >> 16);
+			buf[n++] = (uint8_t)(acc >> 8);
+			buf[n++] = (uint8_t)acc;
+			acc = 0;
+			quad = 0;
 		}
 	}
+	if (quad == 1)
+		return BW_EINVAL;
+	if (quad == 2)
+		buf[n++] = (uint8_t)(acc >> 4);
+	else if (quad == 3) {
+		buf[n++] = (uint8_t)(acc >> 10);
+		buf[n++] = (uint8_t)(acc >> 2);
+	}
+	if (quad != 0 && quad + pads < 4)
+		return BW_EINVAL; /* "Incorrect padding" */
 	buf[n] = '\0';
 	*out = buf;
 	*outlen = n;

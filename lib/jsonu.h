@@ -16,7 +16,8 @@ enum bw_json_status {
 	BW_JSON_MALFORMED, /* syntax error at err->offset */
 	BW_JSON_DEPTH,     /* nesting deeper than the limit */
 	BW_JSON_BAD_UTF8,  /* input bytes are not UTF-8 */
-	BW_JSON_BAD_STRING /* a string decodes to a NUL or an unpaired surrogate */
+	BW_JSON_BAD_STRING, /* a string decodes to a NUL or an unpaired surrogate */
+	BW_JSON_BAD_NUMBER  /* an integer outside the 64-bit range (it would be altered) */
 };
 
 struct bw_json_error {
@@ -24,8 +25,9 @@ struct bw_json_error {
 	char msg[128]; /* human text */
 };
 
-/* Parses buf[0..len) as exactly one JSON value. On BW_JSON_OK *out is a new reference the
- * caller must json_object_put; on any other status *out is NULL and err is filled. */
+/* Parses buf[0..len) as exactly one strict RFC 8259 JSON value, at most max_depth arrays and
+ * objects deep. On BW_JSON_OK *out is a new reference the caller must json_object_put (NULL
+ * for a top-level null); on any other status *out is NULL and err is filled. */
 enum bw_json_status bw_json_parse(const char *buf, size_t len, int max_depth,
 				  struct json_object **out, struct bw_json_error *err);
 
