@@ -137,16 +137,17 @@ enum bw_err bw_conf_parse(const char *text, struct bw_conf *conf, char *err, siz
 	if (copy == NULL)
 		return BW_ENOMEM;
 	int lineno = 0;
-	char *save = NULL;
-	/* strtok_r skips empty lines, so line numbers count only non-empty ones; good enough for
-	 * messages since keys are named too. */
-	for (char *line = strtok_r(copy, "\n", &save); line != NULL;
-	     line = strtok_r(NULL, "\n", &save)) {
+	char *next = copy;
+	while (next != NULL) {
+		char *line = next;
+		char *nl = strchr(line, '\n');
+		next = nl != NULL ? nl + 1 : NULL;
+		if (nl != NULL)
+			*nl = '\0';
 		lineno++;
-		char *hash = strchr(line, '#');
-		char *end = hash != NULL ? hash : line + strlen(line);
-		char *s = trim(line, end);
-		if (*s == '\0')
+		/* Only whole-line comments: a value (a password) may contain '#'. */
+		char *s = trim(line, line + strlen(line));
+		if (*s == '\0' || *s == '#')
 			continue;
 		char *eq = strchr(s, '=');
 		if (eq == NULL) {

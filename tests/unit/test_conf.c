@@ -50,7 +50,9 @@ static const char full_text[] = "# Breakwater configuration\n"
 				"\n"
 				"socket=/tmp/bw.sock\n"
 				"   socket_mode   =   0666   \n"
-				"workers = 3 # trailing comment\n"
+				"  # an indented comment line\n"
+				"workers = 3\n"
+				"db_name = db#1 x\n"
 				"\tthreads\t=\t8\n"
 				"db_host = db.example.com\n"
 				"db_port = 3307\n"
@@ -69,7 +71,8 @@ static void test_parse(void)
 	is_int(bw_conf_parse(full_text, &c, err, sizeof(err)), BW_OK, "full text parses");
 	is_str(c.socket, "/tmp/bw.sock", "string without spaces around '='");
 	is_int(c.socket_mode, 0666, "octal socket_mode 0666");
-	is_int(c.workers, 3, "int with a trailing comment");
+	is_int(c.workers, 3, "int after an indented comment line");
+	is_str(c.db_name, "db#1 x", "'#' inside a value is kept (only whole-line comments)");
 	is_int(c.threads, 8, "tabs around '='");
 	is_str(c.db_host, "db.example.com", "string value");
 	is_int(c.db_port, 3307, "db_port");
@@ -201,7 +204,7 @@ static void test_load(void)
 
 int main(void)
 {
-	plan(71);
+	plan(72);
 	clear_env();
 	test_defaults();
 	test_parse();
