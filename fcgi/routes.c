@@ -1,6 +1,7 @@
 /* routes: the route table. Roles follow the reference's route index; body limits are sized to
- * the largest valid request of each route (register: three 64 KiB certificates in base64 plus
- * 16 KiB of metadata). */
+ * the largest valid request of each route with room to spare (register: three 64 KiB
+ * certificates in base64 plus 16 KiB of metadata; PATCH: 20 labels and a description of
+ * 4-byte characters, \u-escaped as clients send them, is about 74 KB). */
 #include "config.h"
 
 #include "fcgi/routes.h"

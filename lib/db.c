@@ -475,13 +475,21 @@ enum bw_err bw_db_ping(struct bw_db *db, double *latency_ms)
 
 enum bw_err bw_db_begin(struct bw_db *db)
 {
-	enum bw_err rc = ensure(db);
-	if (rc != BW_OK)
-		return rc;
-	if (mysql_autocommit(db->my, 0) != 0)
-		return fail(db, mysql_errno(db->my), mysql_error(db->my));
-	db->in_tx = true;
-	return BW_OK;
+	/* Nothing has run yet, so a connection found dead here (a restarted server the idle ping
+	 * did not catch) is replaced once and the transaction starts on the new one. */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		enum bw_err rc = ensure(db);
+		if (rc != BW_OK)
+			return rc;
+		if (mysql_autocommit(db->my, 0) == 0) {
+			db->in_tx = true;
+			return BW_OK;
+		}
+		rc = fail(db, mysql_errno(db->my), mysql_error(db->my));
+		if (rc != BW_EDBLOST)
+			return rc;
+	}
+	return BW_EDBLOST;
 }
 
 enum bw_err bw_db_commit(struct bw_db *db)
