@@ -17,6 +17,8 @@ import ssl
 import urllib.parse
 from datetime import datetime, timedelta, timezone
 
+import pymysql
+import pymysql.cursors
 import requests
 from requests.structures import CaseInsensitiveDict
 
@@ -300,6 +302,36 @@ def _decode_chunked(data):
         data = rest[size + 2:]
 
 
+def _parse_head(data, method="", target=""):
+    head, sep, rest = data.partition(b"\r\n\r\n")
+    if not sep:
+        raise AssertionError(f"no HTTP response to {method} {target}: {data[:200]!r}")
+    head_lines = head.split(b"\r\n")
+    status = int(head_lines[0].split()[1])
+    hdrs = CaseInsensitiveDict()
+    for line in head_lines[1:]:
+        key, _, value = line.decode("latin-1").partition(":")
+        key, value = key.strip(), value.strip()
+        hdrs[key] = f"{hdrs[key]}, {value}" if key in hdrs else value
+    return status, hdrs, rest
+
+
+def _response_complete(data):
+    """Whether ``data`` holds a whole response (so a lingering server need not be waited for)."""
+    if b"\r\n\r\n" not in data:
+        return False
+    _, hdrs, rest = _parse_head(data)
+    if "chunked" in hdrs.get("Transfer-Encoding", "").lower():
+        try:
+            _decode_chunked(rest)
+            return True
+        except (ValueError, IndexError):
+            return False
+    if "Content-Length" in hdrs:
+        return len(rest) >= int(hdrs["Content-Length"])
+    return False
+
+
 def raw_request(base_url, cafile, method, target, headers=None, body=None, *, chunked=False,
                 piece_size=65536, timeout=60):
     """Send one request on a fresh TLS connection (``Connection: close``) and read the answer.
@@ -331,11 +363,26 @@ def raw_request(base_url, cafile, method, target, headers=None, body=None, *, ch
             lines.append(f"Content-Length: {len(body)}".encode("ascii"))
         tls.sendall(b"\r\n".join(lines) + b"\r\n\r\n")
 
+        received = []
+
         def server_spoke():
-            if tls.pending():
-                return True
+            # Readable may only mean TLS housekeeping (e.g. TLS 1.3 session tickets): it counts
+            # only when application data (or the end of the stream) actually arrives.
             readable, _, _ = select.select([tls], [], [], 0)
-            return bool(readable)
+            if not readable and not tls.pending():
+                return False
+            tls.setblocking(False)
+            try:
+                chunk = tls.recv(65536)
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+                return False
+            except (ConnectionResetError, ssl.SSLError):
+                return True
+            finally:
+                tls.setblocking(True)
+                tls.settimeout(timeout)
+            received.append(chunk)
+            return True
 
         try:
             finished = True
@@ -353,8 +400,8 @@ def raw_request(base_url, cafile, method, target, headers=None, body=None, *, ch
         except (BrokenPipeError, ConnectionResetError, socket.timeout, ssl.SSLError):
             pass  # the server stopped reading the body; its answer is what counts
 
-        data = b""
-        while True:
+        data = b"".join(received)
+        while (not received or received[-1]) and not _response_complete(data):
             try:
                 chunk = tls.recv(65536)
             except (ConnectionResetError, ssl.SSLError):
@@ -365,16 +412,7 @@ def raw_request(base_url, cafile, method, target, headers=None, body=None, *, ch
     finally:
         tls.close()
 
-    head, sep, rest = data.partition(b"\r\n\r\n")
-    if not sep:
-        raise AssertionError(f"no HTTP response to {method} {target}: {data[:200]!r}")
-    head_lines = head.split(b"\r\n")
-    status = int(head_lines[0].split()[1])
-    hdrs = CaseInsensitiveDict()
-    for line in head_lines[1:]:
-        key, _, value = line.decode("latin-1").partition(":")
-        key, value = key.strip(), value.strip()
-        hdrs[key] = f"{hdrs[key]}, {value}" if key in hdrs else value
+    status, hdrs, rest = _parse_head(data, method, target)
     if "chunked" in hdrs.get("Transfer-Encoding", "").lower():
         content = _decode_chunked(rest)
     elif "Content-Length" in hdrs:
@@ -392,14 +430,22 @@ def quote_name(name):
     return urllib.parse.quote(name, safe="")
 
 
+def new_session(cafile):
+    """A requests session that trusts only the stack's certificate and ignores the environment
+    (REQUESTS_CA_BUNDLE would otherwise override ``verify``; proxies must not be used)."""
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = cafile
+    return session
+
+
 class Api:
     """A small client for the stack behind nginx (keep-alive session, CA = the stack's cert)."""
 
     def __init__(self, base_url, cafile):
         self.base_url = base_url.rstrip("/")
         self.cafile = cafile
-        self.session = requests.Session()
-        self.session.verify = cafile
+        self.session = new_session(cafile)
         self.created = []  # names registered through register(); removed after each test
 
     def url(self, path):
@@ -407,6 +453,7 @@ class Api:
 
     def request(self, method, path, **kwargs):
         kwargs.setdefault("timeout", 60)
+        kwargs.setdefault("verify", self.cafile)
         return self.session.request(method, self.url(path), **kwargs)
 
     def get(self, path, **kwargs):
@@ -476,6 +523,16 @@ def assert_serving(api):
 # Database helpers
 
 
+def connect_db(bw_env):
+    """A new autocommit connection as root over the stack's MariaDB socket (dict rows)."""
+    conn = pymysql.connect(unix_socket=bw_env["BW_DB_SOCKET"], user="root", password="",
+                           database=bw_env["BW_DB_NAME"], autocommit=True, charset="utf8mb4",
+                           cursorclass=pymysql.cursors.DictCursor, connect_timeout=10)
+    with conn.cursor() as cur:
+        cur.execute("SET time_zone = '+00:00'")
+    return conn
+
+
 def gateway_row(db, name):
     with db.cursor() as cur:
         cur.execute("SELECT * FROM gateways WHERE name = %s", (name,))
@@ -496,7 +553,7 @@ def audit_rows(db, action=None, resource_id=None, request_id=None):
         args.append(request_id)
     with db.cursor() as cur:
         cur.execute(sql + " ORDER BY id", args)
-        return cur.fetchall()
+        return list(cur.fetchall())
 
 
 def one_audit_row(db, action, resource_id):

@@ -13,8 +13,6 @@ last.
 import itertools
 import uuid
 
-import pymysql
-import pymysql.cursors
 import pytest
 
 import bwtest
@@ -60,19 +58,10 @@ def api(api_session):
     api_session.created.clear()
 
 
-def connect_db(bw_env):
-    conn = pymysql.connect(unix_socket=bw_env["BW_DB_SOCKET"], user="root", password="",
-                           database=bw_env["BW_DB_NAME"], autocommit=True, charset="utf8mb4",
-                           cursorclass=pymysql.cursors.DictCursor, connect_timeout=10)
-    with conn.cursor() as cur:
-        cur.execute("SET time_zone = '+00:00'")
-    return conn
-
-
 @pytest.fixture
 def db(bw_env):
     """A fresh autocommit connection to the stack's database (root over the unix socket)."""
-    conn = connect_db(bw_env)
+    conn = bwtest.connect_db(bw_env)
     yield conn
     try:
         conn.close()

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from bwtest import (
-    DESCRIPTION_DETAIL, ENDPOINT, GATEWAY_KEYS, NAME_DETAIL, NO_FIELDS_DETAIL,
+    DESCRIPTION_DETAIL, GATEWAY_KEYS, NAME_DETAIL, NO_FIELDS_DETAIL,
     TOO_MANY_LABELS_DETAIL, assert_gateway_shape, assert_validation_422, b64, gateway_row,
     json_ok, label_key_detail, label_value_detail, not_found_detail, pem_bytes,
 )

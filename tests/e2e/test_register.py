@@ -3,6 +3,7 @@ order of the checks (422 before 400 before 409) and the duplicate-name conflict.
 
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timezone
 
 import pytest
@@ -11,8 +12,9 @@ from bwtest import (
     BASE64_DETAIL_PREFIX, CERT_FIELDS, DESCRIPTION_DETAIL, ENDPOINT, MAX_CERT_BYTES,
     MAX_METADATA_CHARS, METADATA_SIZE_DETAIL, NAME_DETAIL, TOO_MANY_LABELS_DETAIL,
     assert_gateway_shape, assert_problem, assert_recent, assert_rfc3339_utc,
-    assert_validation_422, b64, cert_size_detail, conflict_detail, gateway_row,
-    json_ok, label_key_detail, label_value_detail, metadata_len, metadata_of_size, pem_bytes,
+    assert_validation_422, audit_rows, b64, cert_size_detail, conflict_detail, gateway_row,
+    json_ok, label_key_detail, label_value_detail, metadata_len, metadata_of_size, new_session,
+    pem_bytes,
 )
 
 # 4 code points of 1, 2, 3 and 4 UTF-8 bytes (the last one is a surrogate pair once \u-escaped)
@@ -540,6 +542,29 @@ def test_duplicate_name_is_409_and_changes_nothing(api, db, rejected, unique_nam
     assert info["description"] == "one" and info["endpoint"] == ENDPOINT and info["labels"] == {}
     assert info["registered_at"] == first["registered_at"]
     assert gateway_row(db, name)["description"] == "one"
+
+
+def test_concurrent_registrations_of_one_name(api, db, unique_name):
+    # Several workers race for one name: exactly one wins, the others get a clean 409.
+    name = unique_name("race")
+    body = {"name": name, "endpoint": ENDPOINT}
+
+    def attempt(_):
+        with new_session(api.cafile) as session:
+            return session.post(api.url("/api/gateway/register"), json=body, timeout=60)
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(attempt, range(8)))
+    statuses = sorted(r.status_code for r in answers)
+    if 201 in statuses:
+        api.created.append(name)
+    assert statuses == [201] + [409] * 7, statuses
+    for resp in answers:
+        if resp.status_code == 409:
+            assert_problem(resp, 409, "CONFLICT", conflict_detail(name))
+    assert len(audit_rows(db, "gateway.register", name)) == 1
+    with db.cursor() as cur:
+        cur.execute("SELECT COUNT(*) AS n FROM gateways WHERE name = %s", (name,))
+        assert cur.fetchone()["n"] == 1
 
 
 def test_invalid_duplicate_reports_400_not_409(api, rejected, unique_name):
