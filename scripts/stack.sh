@@ -84,6 +84,10 @@ cmd_up() {
   if ((${#CONFLICTS[@]})) && anything_running; then
     bw_die "the stack in $BW_RUN_DIR is running with other settings: ${CONFLICTS[*]}; run \"$0 down\" first or unset them"
   fi
+  # Before building and starting anything: a busy port would only show at the very end.
+  if ! bw_nginx_pid >/dev/null && ! bw_port_free "$BW_PORT"; then
+    bw_die "port $BW_PORT on 127.0.0.1 is already in use by another program; choose another BW_PORT"
+  fi
   local configure_args=()
   if [[ $BW_SANITIZERS == 1 ]]; then
     configure_args=(--enable-sanitizers)
@@ -101,6 +105,11 @@ cmd_up() {
   bw_keygen
   bw_migrate
   bw_tls_cert
+  # Otherwise "up" after editing C code would keep serving the old code without a word.
+  if bw_fcgi_stale; then
+    bw_say "fcgi: $BW_BUILD_DIR/breakwater-fcgi was rebuilt since the pool started; restarting it"
+    bw_fcgi_stop
+  fi
   bw_fcgi_start
   bw_nginx_config
   bw_nginx_start

@@ -9,8 +9,10 @@
 # Results: <checkout>/test-output/ (e2e.xml = JUnit of the end-to-end suite). The run dir is
 # removed when everything passed and kept (path printed) otherwise.
 #
-# Adding a suite: write suite_NAME (call "record NAME passed failed skipped [note]") and add NAME
-# to STACK_SUITES (needs the running stack) or to the list in main.
+# Adding a suite (browser tests, a gRPC simulator...): write suite_NAME, which calls
+# "record NAME passed failed [skipped] [note]" (run_pytest does that for a pytest directory), and
+# add NAME to STACK_SUITES. Those run in order against the live stack with the contract's BW_*
+# environment exported; unit runs before the stack starts, sanitizers after it stopped.
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -24,7 +26,9 @@ STACK=$BW_CHECKOUT/scripts/stack.sh
 # Inherited BW_* settings are for the dev stack; the test run always uses its own.
 TEST_BUILD_DIR=$BW_CHECKOUT/build-asan
 RUN=""
+PORT=""
 STACK_STARTED=0
+SUMMARY_DONE=0
 
 SUITES=()
 declare -A PASSED=() FAILED=() SKIPPED=() NOTES=()
@@ -63,6 +67,9 @@ stop_stack() {
 on_exit() {
   local rc=$?
   stop_stack
+  if ((!SUMMARY_DONE)) && [[ -n $RUN ]]; then
+    bw_warn "test run aborted (exit $rc); run dir kept for inspection: $RUN"
+  fi
   exit "$rc"
 }
 trap on_exit EXIT
@@ -138,7 +145,12 @@ run_pytest() {
   # Written into the private run dir first and copied afterwards: a concurrent run writing the
   # same test-output/ file cannot change what this run counts.
   local xml=$RUN/$suite.xml rc=0
-  (cd "$BW_CHECKOUT" && "$BW_PYTHON" -m pytest -q -p no:cacheprovider "$dir" --junitxml="$xml") || rc=$?
+  # REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE (set system-wide on some machines) take precedence over
+  # a requests Session's own "verify" and would make every HTTPS call to the stack's self-signed
+  # certificate fail; the suites only talk to this stack and use $BW_TLS_CERT.
+  # -p no:cacheprovider: no .pytest_cache written into the checkout by concurrent runs.
+  (cd "$BW_CHECKOUT" && env -u REQUESTS_CA_BUNDLE -u CURL_CA_BUNDLE \
+    "$BW_PYTHON" -m pytest -q -p no:cacheprovider "$dir" --junitxml="$xml") || rc=$?
 
   local pass=0 fail=0 skip=0 counts
   if [[ -s $xml ]] && counts=$(junit_counts "$xml"); then
@@ -203,6 +215,7 @@ summary() {
   else
     bw_say "run dir kept for inspection: $RUN"
   fi
+  SUMMARY_DONE=1
   # Must stay the last line of the output.
   bw_say "$total_pass passed, $total_fail failed"
   ((total_fail == 0 && total_pass > 0))
@@ -212,8 +225,7 @@ main() {
   cd "$BW_CHECKOUT"
   mkdir -p "$OUT"
   RUN=$(mktemp -d /tmp/breakwater-test.XXXXXX)
-  PORT=$(bw_pick_free_port)
-  bw_say "test run: run dir $RUN, port $PORT, build dir $TEST_BUILD_DIR"
+  bw_say "test run: run dir $RUN, build dir $TEST_BUILD_DIR"
 
   section "dependencies"
   if ! bw_install_deps; then
@@ -233,7 +245,9 @@ main() {
 
   local up=0
   if ((built)); then
-    section "starting the stack"
+    # Picked only now, right before nginx binds it: the build can take minutes.
+    PORT=$(bw_pick_free_port)
+    section "starting the stack on port $PORT"
     STACK_STARTED=1
     if stack up; then
       up=1
