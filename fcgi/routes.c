@@ -17,7 +17,7 @@ const struct bw_route bw_routes[] = {
     {BW_POST, "/api/gateway/register", bw_h_gateway_register, BW_ROLE_ADMIN, BW_BODY_JSON,
      512 * KiB},
     {BW_GET, "/api/gateway/{name}/info", bw_h_gateway_info, BW_ROLE_VIEWER, BW_BODY_NONE, 0},
-    {BW_PATCH, "/api/gateway/{name}", bw_h_gateway_patch, BW_ROLE_ADMIN, BW_BODY_JSON, 64 * KiB},
+    {BW_PATCH, "/api/gateway/{name}", bw_h_gateway_patch, BW_ROLE_ADMIN, BW_BODY_JSON, 256 * KiB},
     {BW_DELETE, "/api/gateway/{name}", bw_h_gateway_delete, BW_ROLE_ADMIN, BW_BODY_NONE, 0},
 };
 
