@@ -2,11 +2,11 @@
 #include "config.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -65,19 +65,28 @@ static void *thread_main(void *arg)
 	FCGX_Request fcgx;
 	struct bw_arena *arena = bw_arena_new(64 * 1024);
 	struct bw_db *db = NULL;
+	int ep = -1;
 	bw_db_thread_init();
 	db = bw_db_new(app->conf);
 	if (arena == NULL || db == NULL || FCGX_InitRequest(&fcgx, app->listen_fd, 0) != 0) {
 		bw_log(BW_LOG_ERROR, "worker", NULL, "thread start failed: out of memory");
 		goto out;
 	}
-	struct pollfd pfd = {app->listen_fd, POLLIN, 0};
+	/* One epoll set per thread with EPOLLEXCLUSIVE: a new connection wakes one idle thread
+	 * instead of every thread of every worker (poll() would wake them all to race for it). */
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = app->listen_fd};
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, app->listen_fd, &ev) != 0) {
+		bw_log(BW_LOG_ERROR, "worker", NULL, "epoll: %s", strerror(errno));
+		goto out;
+	}
 	while (!stopping) {
-		int ready = poll(&pfd, 1, POLL_MS);
+		struct epoll_event got;
+		int ready = epoll_wait(ep, &got, 1, POLL_MS);
 		if (ready <= 0 || stopping)
 			continue;
-		/* The socket is non-blocking: when another thread or worker won the race, accept
-		 * fails with EAGAIN and we simply go back to polling. */
+		/* The socket is non-blocking: when another thread won the race, accept fails with
+		 * EAGAIN and we simply wait again. */
 		if (FCGX_Accept_r(&fcgx) < 0)
 			continue;
 		serve_one(app, &fcgx, arena, db);
@@ -86,6 +95,8 @@ static void *thread_main(void *arg)
 	}
 	FCGX_Free(&fcgx, 1);
 out:
+	if (ep >= 0)
+		close(ep);
 	bw_db_close(db);
 	bw_arena_free(arena);
 	bw_db_thread_end();

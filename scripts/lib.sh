@@ -489,7 +489,7 @@ bw_nginx_config() {
   local sed_args=(
     -e "s|listen 443 ssl http2;|listen 127.0.0.1:$BW_PORT ssl http2;|"
     -e "s|/etc/breakwater/tls/|$BW_TLS_DIR/|g"
-    -e "s|/usr/share/breakwater/htdocs|$BW_CHECKOUT/htdocs|g"
+    -e "s|/usr/share/breakwater/htdocs|${BW_HTDOCS:-$BW_CHECKOUT/htdocs}|g"
     -e "s|unix:/run/breakwater/fcgi.sock|unix:$BW_FCGI_SOCKET|g"
     -e "s|/var/log/nginx/breakwater-access.log|$BW_NGINX_ACCESS_LOG|g"
   )

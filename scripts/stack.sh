@@ -9,6 +9,7 @@
 #   BW_BUILD_DIR   out-of-tree build directory holding the binaries   [<checkout>/build]
 #   BW_SANITIZERS  1 = configure with --enable-sanitizers and collect ASan/UBSan reports [0]
 #   BW_RATE_LIMIT  on = keep nginx's per-IP rate limit of production  [off]
+#   BW_HTDOCS      the static root nginx serves                      [<checkout>/htdocs]
 # "up" saves these in $BW_RUN_DIR/env; later calls for the same run dir reuse them unless they
 # are set explicitly, so e.g. a test calling "restart-fcgi" gets the same build dir and port.
 # Layout and contract: docs/stack-contract.md.
@@ -17,10 +18,10 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-BW_ENV_VARS=(BW_PORT BW_BUILD_DIR BW_SANITIZERS BW_RATE_LIMIT)
+BW_ENV_VARS=(BW_PORT BW_BUILD_DIR BW_SANITIZERS BW_RATE_LIMIT BW_HTDOCS)
 
 usage() {
-  sed -n '2,16s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+  sed -n '2,17s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 # load_env: explicit environment > $BW_RUN_DIR/env > defaults. Sets CONFLICTS to the variables
@@ -53,6 +54,7 @@ load_env() {
   BW_BUILD_DIR=${BW_BUILD_DIR:-$BW_CHECKOUT/build}
   BW_SANITIZERS=${BW_SANITIZERS:-0}
   BW_RATE_LIMIT=${BW_RATE_LIMIT:-off}
+  BW_HTDOCS=${BW_HTDOCS:-$BW_CHECKOUT/htdocs}
   [[ $BW_SANITIZERS == [01] ]] || bw_die "BW_SANITIZERS must be 0 or 1: $BW_SANITIZERS"
   bw_set_paths
 }
