@@ -171,6 +171,12 @@ suite_e2e() {
   run_pytest e2e tests/e2e
 }
 
+# The simulated gateway's own self-test: it starts its own simulators on free ports, so it needs
+# no stack; it runs with the build suites so the later gRPC suites can rely on it.
+suite_gateway_sim() {
+  run_pytest gateway-sim tests/gateway-sim
+}
+
 # suite_sanitizers: after the stack stopped (LeakSanitizer reports at exit). One report file = one
 # failed test.
 suite_sanitizers() {
@@ -242,6 +248,7 @@ main() {
   else
     suite_unit || record unit 0 1 0 "suite_unit itself failed"
   fi
+  suite_gateway_sim || record gateway-sim 0 1 0 "suite_gateway_sim itself failed"
 
   local up=0
   if ((built)); then
