@@ -104,6 +104,8 @@ static void reply_not_found(struct bw_req *req, enum bw_err rc, const char *name
 		bw_reply_err(req, rc);
 }
 
+static void reply_list(struct bw_req *req, struct bw_label_filter *f);
+
 void bw_h_gateway_list(struct bw_req *req)
 {
 	struct bw_label_filter f = {NULL, NULL, 0, NULL};
@@ -140,9 +142,48 @@ void bw_h_gateway_list(struct bw_req *req)
 		    runtime);
 		return;
 	}
+	reply_list(req, &f);
+}
+
+/* The cache key of a filter: its pairs sorted by key, as JSON (unambiguous whatever the text). */
+static const char *filter_key(struct bw_req *req, struct bw_label_filter *f)
+{
+	for (size_t i = 1; i < f->n; i++)
+		for (size_t j = i; j > 0 && strcmp(f->keys[j - 1], f->keys[j]) > 0; j--) {
+			const char *k = f->keys[j], *v = f->values[j];
+			f->keys[j] = f->keys[j - 1];
+			f->values[j] = f->values[j - 1];
+			f->keys[j - 1] = k;
+			f->values[j - 1] = v;
+		}
+	struct json_object *a = json_object_new_array();
+	if (a == NULL)
+		return NULL;
+	bw_arena_defer(req->arena, bw_json_release, a);
+	json_object_array_add(a, str_or_null(f->runtime));
+	for (size_t i = 0; i < f->n; i++) {
+		json_object_array_add(a, json_object_new_string(f->keys[i]));
+		json_object_array_add(a, json_object_new_string(f->values[i]));
+	}
+	return bw_json_str(a, NULL);
+}
+
+/* Lists gateways. The rendered body is cached per filter and registry generation: most list
+ * calls (dashboards polling, automation) then cost no database query at all. */
+static void reply_list(struct bw_req *req, struct bw_label_filter *f)
+{
+	uint64_t gen = 0;
+	const char *key = req->cache != NULL ? filter_key(req, f) : NULL;
+	bool cacheable = key != NULL && bw_registry_generation(&req->svc, &gen) == BW_OK;
+	char *body = NULL;
+	size_t len = 0;
+	if (cacheable && bw_respcache_get(req->cache, key, gen, req->arena, &body, &len)) {
+		bw_reply(req, 200, "application/json", body, len);
+		return;
+	}
 	struct bw_gateway *items = NULL;
 	size_t n = 0;
-	enum bw_err rc = bw_registry_list(&req->svc, &f, &items, &n);
+	enum bw_err rc = bw_registry_list(&req->svc, f, &items, &n);
 	if (rc != BW_OK) {
 		bw_reply_err(req, rc);
 		return;
@@ -158,7 +199,10 @@ void bw_h_gateway_list(struct bw_req *req)
 		json_object_array_add(arr, gateway_json(&items[i], RENDER_LIST));
 	json_object_object_add(o, "items", arr);
 	json_object_object_add(o, "total", json_object_new_int64((int64_t)n));
-	bw_reply_json(req, 200, o);
+	const char *text = bw_json_str(o, &len);
+	if (cacheable)
+		bw_respcache_put(req->cache, key, gen, text, len);
+	bw_reply(req, 200, "application/json", text, len);
 	json_object_put(o);
 }
 

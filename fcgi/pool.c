@@ -17,6 +17,7 @@
 #include "fcgi/worker.h"
 #include "lib/crypto.h"
 #include "lib/log.h"
+#include "lib/shm.h"
 
 #define MAX_WORKERS 256
 
@@ -43,6 +44,7 @@ struct pool {
 	const char *config_path;
 	int listen_fd;
 	int generation;
+	struct bw_shared *shared;
 	struct slot w[MAX_WORKERS * 2]; /* room for two generations during a reload */
 };
 
@@ -62,7 +64,7 @@ static void spawn(struct pool *p, struct slot *s)
 		return;
 	}
 	if (pid == 0)
-		_exit(bw_worker_main(p->conf, p->listen_fd));
+		_exit(bw_worker_main(p->conf, p->listen_fd, p->shared));
 	s->pid = pid;
 	s->generation = p->generation;
 	s->started = time(NULL);
@@ -206,9 +208,16 @@ int bw_pool_run(const char *config_path, struct bw_conf *conf)
 	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	p.listen_fd = open_socket(conf);
-	if (p.listen_fd < 0)
+	p.shared = bw_shared_create();
+	if (p.shared == NULL) {
+		bw_log(BW_LOG_ERROR, "pool", NULL, "cannot map the shared block");
 		return 1;
+	}
+	p.listen_fd = open_socket(conf);
+	if (p.listen_fd < 0) {
+		bw_shared_destroy(p.shared);
+		return 1;
+	}
 	bw_log(BW_LOG_INFO, "pool", NULL, "listening on %s", conf->socket);
 	spawn_generation(&p);
 	while (!got_stop) {
@@ -226,6 +235,7 @@ int bw_pool_run(const char *config_path, struct bw_conf *conf)
 	stop_all(&p);
 	close(p.listen_fd);
 	unlink(conf->socket);
+	bw_shared_destroy(p.shared);
 	bw_log(BW_LOG_INFO, "pool", NULL, "stopped");
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include <fcgiapp.h>
 #include <json-c/json.h>
 
+#include "fcgi/respcache.h"
 #include "fcgi/router.h"
 #include "lib/err.h"
 #include "services/svc.h"
@@ -21,9 +22,10 @@ struct bw_qparam {
 struct bw_req {
 	FCGX_Request *fcgx;
 	struct bw_arena *arena;
-	struct bw_svc svc;     /* what handlers pass to services */
-	struct bw_actor actor; /* who is calling, for audit rows */
-	enum bw_role role;     /* the caller's effective role */
+	struct bw_svc svc;          /* what handlers pass to services */
+	struct bw_actor actor;      /* who is calling, for audit rows */
+	struct bw_respcache *cache; /* the worker's rendered-response cache */
+	enum bw_role role;          /* the caller's effective role */
 
 	const char *method, *uri, *path, *query, *content_type, *request_id, *client_ip;
 	long long content_length; /* -1 when absent */

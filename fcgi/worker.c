@@ -35,6 +35,8 @@ static void on_stop(int sig)
 
 struct app {
 	const struct bw_conf *conf;
+	struct bw_shared *shared;
+	struct bw_respcache *cache;
 	uint8_t key[BW_KEY_BYTES];
 	int listen_fd;
 };
@@ -54,6 +56,8 @@ static void serve_one(struct app *app, FCGX_Request *fcgx, struct bw_arena *aren
 	req.svc.arena = arena;
 	req.svc.master_key = app->key;
 	req.svc.conf = app->conf;
+	req.svc.shared = app->shared;
+	req.cache = app->cache;
 	bw_dispatch(&req, app->conf->max_body_bytes);
 	bw_log_request(req.method, req.path, req.status, (now_s() - req.started) * 1000.0,
 		       req.request_id, req.client_ip);
@@ -126,7 +130,7 @@ static void install_signals(void)
 	sigprocmask(SIG_SETMASK, &mask, NULL);
 }
 
-int bw_worker_main(const struct bw_conf *conf, int listen_fd)
+int bw_worker_main(const struct bw_conf *conf, int listen_fd, struct bw_shared *shared)
 {
 	struct app app;
 	char err[256];
@@ -138,6 +142,11 @@ int bw_worker_main(const struct bw_conf *conf, int listen_fd)
 	install_signals();
 	app.conf = conf;
 	app.listen_fd = listen_fd;
+	app.shared = shared;
+	/* A handful of list renderings (one per distinct filter) is all the cache is for. */
+	app.cache = bw_respcache_new(32, 1 << 20);
+	if (app.cache == NULL)
+		return 1;
 	if (bw_key_load(conf->master_key_file, app.key, err, sizeof(err)) != BW_OK) {
 		bw_log(BW_LOG_ERROR, "worker", NULL, "%s", err);
 		return 2;
@@ -170,6 +179,7 @@ int bw_worker_main(const struct bw_conf *conf, int listen_fd)
 	code = 0;
 out:
 	free(threads);
+	bw_respcache_free(app.cache);
 	bw_db_global_end();
 	OPENSSL_cleanse(app.key, sizeof(app.key));
 	return code;

@@ -5,8 +5,10 @@
 #define BW_WORKER_H
 
 #include "lib/conf.h"
+#include "lib/shm.h"
 
-/* Serves on listen_fd until SIGTERM; returns the process exit code. */
-int bw_worker_main(const struct bw_conf *conf, int listen_fd);
+/* Serves on listen_fd until SIGTERM; shared is the pool's block mapped before the fork.
+ * Returns the process exit code. */
+int bw_worker_main(const struct bw_conf *conf, int listen_fd, struct bw_shared *shared);
 
 #endif

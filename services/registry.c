@@ -27,6 +27,49 @@ static const char sql_update_meta[] =
     " updated_at = UTC_TIMESTAMP(6) WHERE name = ?";
 static const char sql_delete[] = "DELETE FROM gateways WHERE name = ?";
 static const char sql_count[] = "SELECT COUNT(*) FROM gateways";
+/* LAST_INSERT_ID(expr) hands the new value back to this connection without a second query. */
+static const char sql_bump[] =
+    "UPDATE registry_state SET generation = LAST_INSERT_ID(generation + 1) WHERE id = 1";
+static const char sql_generation[] = "SELECT generation FROM registry_state WHERE id = 1";
+
+/* Bumps the generation inside the caller's transaction; *gen is the new value. */
+static enum bw_err bump(struct bw_svc *svc, uint64_t *gen)
+{
+	unsigned long long id = 0;
+	enum bw_err rc = bw_db_exec(svc->db, sql_bump, NULL, 0, NULL, &id);
+	*gen = id;
+	return rc;
+}
+
+/* After a commit: local processes see the new generation without asking the database. */
+static void publish(struct bw_svc *svc, uint64_t gen)
+{
+	if (svc->shared != NULL)
+		bw_atomic_max_u64(&svc->shared->registry_gen, gen);
+}
+
+enum bw_err bw_registry_generation(struct bw_svc *svc, uint64_t *gen)
+{
+	struct bw_shared *sh = svc->shared;
+	int64_t now = bw_now_ms();
+	if (sh != NULL && atomic_load(&sh->registry_gen) != 0 &&
+	    now - atomic_load(&sh->registry_checked_ms) < BW_REGISTRY_RECHECK_MS) {
+		*gen = atomic_load(&sh->registry_gen);
+		return BW_OK;
+	}
+	struct bw_dbres r;
+	enum bw_err rc = bw_db_query(svc->db, svc->arena, sql_generation, NULL, 0, &r);
+	if (rc != BW_OK)
+		return rc;
+	if (r.nrows != 1)
+		return BW_EDB;
+	*gen = strtoull(bw_db_cell(&r, 0, 0), NULL, 10);
+	if (sh != NULL) {
+		bw_atomic_max_u64(&sh->registry_gen, *gen);
+		atomic_store(&sh->registry_checked_ms, now);
+	}
+	return BW_OK;
+}
 
 /* Parses stored JSON text into an object owned by the arena; bad or absent text gives {}. */
 static struct json_object *stored_object(struct bw_arena *a, const char *text, size_t len)
@@ -197,15 +240,20 @@ enum bw_err bw_registry_register(struct bw_svc *svc, const struct bw_actor *acto
 	rc = bw_db_begin(svc->db);
 	if (rc != BW_OK)
 		goto out;
+	uint64_t gen = 0;
 	rc = bw_db_exec(svc->db, sql_insert, args, 10, NULL, NULL);
+	if (rc == BW_OK)
+		rc = bump(svc, &gen);
 	if (rc == BW_OK)
 		rc = bw_audit_write(svc, actor, &entry);
 	if (rc == BW_OK)
 		rc = bw_db_commit(svc->db);
 	else
 		bw_db_rollback(svc->db);
-	if (rc == BW_OK)
+	if (rc == BW_OK) {
+		publish(svc, gen);
 		rc = bw_registry_get(svc, in->name, out);
+	}
 out:
 	json_object_put(detail);
 	return rc;
@@ -238,17 +286,22 @@ enum bw_err bw_registry_update_meta(struct bw_svc *svc, const struct bw_actor *a
 	enum bw_err rc = bw_db_begin(svc->db);
 	if (rc != BW_OK)
 		goto out;
+	uint64_t gen = 0;
 	rc = bw_db_exec(svc->db, sql_update_meta, args, 5, &matched, NULL);
 	if (rc == BW_OK && matched == 0)
 		rc = BW_ENOTFOUND;
+	if (rc == BW_OK)
+		rc = bump(svc, &gen);
 	if (rc == BW_OK)
 		rc = bw_audit_write(svc, actor, &entry);
 	if (rc == BW_OK)
 		rc = bw_db_commit(svc->db);
 	else
 		bw_db_rollback(svc->db);
-	if (rc == BW_OK)
+	if (rc == BW_OK) {
+		publish(svc, gen);
 		rc = bw_registry_get(svc, name, out);
+	}
 out:
 	json_object_put(detail);
 	return rc;
@@ -262,14 +315,20 @@ enum bw_err bw_registry_delete(struct bw_svc *svc, const struct bw_actor *actor,
 	enum bw_err rc = bw_db_begin(svc->db);
 	if (rc != BW_OK)
 		return rc;
+	uint64_t gen = 0;
 	rc = bw_db_exec(svc->db, sql_delete, &arg, 1, &deleted, NULL);
 	if (rc == BW_OK && deleted == 0)
 		rc = BW_ENOTFOUND;
 	if (rc == BW_OK)
+		rc = bump(svc, &gen);
+	if (rc == BW_OK)
 		rc = bw_audit_write(svc, actor, &entry);
 	if (rc == BW_OK)
-		return bw_db_commit(svc->db);
-	bw_db_rollback(svc->db);
+		rc = bw_db_commit(svc->db);
+	else
+		bw_db_rollback(svc->db);
+	if (rc == BW_OK)
+		publish(svc, gen);
 	return rc;
 }
 

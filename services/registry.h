@@ -75,6 +75,15 @@ enum bw_err bw_registry_update_meta(struct bw_svc *svc, const struct bw_actor *a
 /* Removes a gateway; BW_ENOTFOUND when unknown. */
 enum bw_err bw_registry_delete(struct bw_svc *svc, const struct bw_actor *actor, const char *name);
 
+/* How long a process trusts the registry generation it last read from the database before
+ * reading it again: the bound on how stale another host's write can look here. Writes made on
+ * this host are seen at once (they are published in the shared block). */
+#define BW_REGISTRY_RECHECK_MS 1000
+
+/* The current registry generation: it changes with every committed write to the registry, so a
+ * rendering cached under one generation is current while the generation is unchanged. */
+enum bw_err bw_registry_generation(struct bw_svc *svc, uint64_t *gen);
+
 /* Counts registered gateways (for readiness). */
 enum bw_err bw_registry_count(struct bw_svc *svc, long long *count);
 
