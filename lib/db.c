@@ -143,6 +143,8 @@ static enum bw_err map_errno(unsigned e)
 		return BW_EDBLOST;
 	case ER_LOCK_WAIT_TIMEOUT:
 		return BW_ETIMEDOUT;
+	case ER_LOCK_DEADLOCK:
+		return BW_EUNAVAIL; /* the transaction was rolled back; the client may retry */
 	default:
 		return BW_EDB;
 	}
@@ -158,7 +160,7 @@ static enum bw_err fail(struct bw_db *db, unsigned e, const char *text)
 	if (rc == BW_EDBLOST) {
 		bw_log(BW_LOG_WARN, "db", NULL, "connection lost (%u: %s)", e, text);
 		db->broken = true;
-	} else if (rc == BW_EDB) {
+	} else if (rc == BW_EDB || rc == BW_EUNAVAIL) {
 		bw_log(BW_LOG_ERROR, "db", NULL, "statement failed (%u: %s)", e, text);
 	}
 	return rc;
@@ -180,6 +182,10 @@ static enum bw_err connect_db(struct bw_db *db)
 	mysql_options(my, MYSQL_INIT_COMMAND,
 		      "SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,"
 		      "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'");
+	/* Read committed: no gap locks on reads inside writes (INSERT ... SELECT in the audit
+	 * row), which is what made concurrent registry writes deadlock under repeatable read. */
+	mysql_options(my, MYSQL_INIT_COMMAND,
+		      "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
 	bool tcp = db->host[0] != '\0';
 	if (mysql_real_connect(my, tcp ? db->host : NULL, db->user, db->password, db->name,
 			       tcp ? (unsigned)db->port : 0, tcp ? NULL : db->socket,

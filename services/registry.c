@@ -48,6 +48,35 @@ static void publish(struct bw_svc *svc, uint64_t gen)
 		bw_atomic_max_u64(&svc->shared->registry_gen, gen);
 }
 
+/* Starts a registry write: the generation row is locked first, so concurrent registry writers
+ * queue on it instead of interleaving their row and index locks (which deadlocked). */
+static enum bw_err begin_write(struct bw_svc *svc, uint64_t *gen)
+{
+	enum bw_err rc = bw_db_begin(svc->db);
+	if (rc != BW_OK)
+		return rc;
+	rc = bump(svc, gen);
+	if (rc != BW_OK)
+		bw_db_rollback(svc->db);
+	return rc;
+}
+
+/* Completes a write transaction whose statement ended with rc: adds the audit row, commits (or
+ * rolls back after any failure) and publishes the new generation. */
+static enum bw_err finish_write(struct bw_svc *svc, const struct bw_actor *actor,
+				const struct bw_audit *entry, enum bw_err rc, uint64_t gen)
+{
+	if (rc == BW_OK)
+		rc = bw_audit_write(svc, actor, entry);
+	if (rc == BW_OK)
+		rc = bw_db_commit(svc->db);
+	else
+		bw_db_rollback(svc->db);
+	if (rc == BW_OK)
+		publish(svc, gen);
+	return rc;
+}
+
 enum bw_err bw_registry_generation(struct bw_svc *svc, uint64_t *gen)
 {
 	struct bw_shared *sh = svc->shared;
@@ -237,23 +266,14 @@ enum bw_err bw_registry_register(struct bw_svc *svc, const struct bw_actor *acto
 		return BW_ENOMEM;
 	struct bw_audit entry = {"gateway.register", "gateway", in->name, in->name, detail};
 
-	rc = bw_db_begin(svc->db);
+	uint64_t gen = 0;
+	rc = begin_write(svc, &gen);
 	if (rc != BW_OK)
 		goto out;
-	uint64_t gen = 0;
 	rc = bw_db_exec(svc->db, sql_insert, args, 10, NULL, NULL);
+	rc = finish_write(svc, actor, &entry, rc, gen);
 	if (rc == BW_OK)
-		rc = bump(svc, &gen);
-	if (rc == BW_OK)
-		rc = bw_audit_write(svc, actor, &entry);
-	if (rc == BW_OK)
-		rc = bw_db_commit(svc->db);
-	else
-		bw_db_rollback(svc->db);
-	if (rc == BW_OK) {
-		publish(svc, gen);
 		rc = bw_registry_get(svc, in->name, out);
-	}
 out:
 	json_object_put(detail);
 	return rc;
@@ -283,25 +303,16 @@ enum bw_err bw_registry_update_meta(struct bw_svc *svc, const struct bw_actor *a
 				       patch->labels ? json_object_get(patch->labels) : NULL);
 	struct bw_audit entry = {"gateway.update_metadata", "gateway", name, name, detail};
 
-	enum bw_err rc = bw_db_begin(svc->db);
+	uint64_t gen = 0;
+	enum bw_err rc = begin_write(svc, &gen);
 	if (rc != BW_OK)
 		goto out;
-	uint64_t gen = 0;
 	rc = bw_db_exec(svc->db, sql_update_meta, args, 5, &matched, NULL);
 	if (rc == BW_OK && matched == 0)
 		rc = BW_ENOTFOUND;
+	rc = finish_write(svc, actor, &entry, rc, gen);
 	if (rc == BW_OK)
-		rc = bump(svc, &gen);
-	if (rc == BW_OK)
-		rc = bw_audit_write(svc, actor, &entry);
-	if (rc == BW_OK)
-		rc = bw_db_commit(svc->db);
-	else
-		bw_db_rollback(svc->db);
-	if (rc == BW_OK) {
-		publish(svc, gen);
 		rc = bw_registry_get(svc, name, out);
-	}
 out:
 	json_object_put(detail);
 	return rc;
@@ -312,24 +323,14 @@ enum bw_err bw_registry_delete(struct bw_svc *svc, const struct bw_actor *actor,
 	unsigned long long deleted = 0;
 	struct bw_dbarg arg = bw_dba_text(name);
 	struct bw_audit entry = {"gateway.unregister", "gateway", name, name, NULL};
-	enum bw_err rc = bw_db_begin(svc->db);
+	uint64_t gen = 0;
+	enum bw_err rc = begin_write(svc, &gen);
 	if (rc != BW_OK)
 		return rc;
-	uint64_t gen = 0;
 	rc = bw_db_exec(svc->db, sql_delete, &arg, 1, &deleted, NULL);
 	if (rc == BW_OK && deleted == 0)
 		rc = BW_ENOTFOUND;
-	if (rc == BW_OK)
-		rc = bump(svc, &gen);
-	if (rc == BW_OK)
-		rc = bw_audit_write(svc, actor, &entry);
-	if (rc == BW_OK)
-		rc = bw_db_commit(svc->db);
-	else
-		bw_db_rollback(svc->db);
-	if (rc == BW_OK)
-		publish(svc, gen);
-	return rc;
+	return finish_write(svc, actor, &entry, rc, gen);
 }
 
 enum bw_err bw_registry_count(struct bw_svc *svc, long long *count)
