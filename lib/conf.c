@@ -51,6 +51,8 @@ static const struct key keys[] = {
     STR(log_level, "info", "debug, info, warn or error"),
     NUM(shutdown_timeout, K_INT, 1, 3600, "30",
 	"seconds a stopping worker may spend finishing in-flight requests"),
+    STR(data_dir, BW_PKGDATADIR,
+	"directory holding presets/ and templates/ (the bundled YAML catalogs)"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

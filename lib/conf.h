@@ -13,6 +13,11 @@
 
 #define BW_CONF_DEFAULT_PATH "/etc/breakwater/breakwater.conf"
 
+/* Where "make install" puts data/ (presets, templates); configure passes $(pkgdatadir). */
+#ifndef BW_PKGDATADIR
+#define BW_PKGDATADIR "/usr/local/share/breakwater"
+#endif
+
 struct bw_conf {
 	char socket[PATH_MAX];
 	unsigned socket_mode;
@@ -29,6 +34,7 @@ struct bw_conf {
 	bool local_mode;
 	char log_level[16];
 	int shutdown_timeout;
+	char data_dir[PATH_MAX];
 };
 
 /* Fills conf with defaults, then the file at path (NULL: $BREAKWATER_CONFIG or the default path;

@@ -380,6 +380,8 @@ master_key_file = $BW_MASTER_KEY
 # Gateways of the tests listen on 127.0.0.1.
 local_mode = true
 log_level = info
+# The bundled presets and templates straight from the checkout.
+data_dir = $BW_CHECKOUT/data
 EOF
   )
   mv -f "$tmp" "$BW_CONFIG"

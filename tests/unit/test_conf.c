@@ -14,7 +14,7 @@ static const char *const env_names[] = {
     "BREAKWATER_DB_HOST",          "BREAKWATER_DB_PORT",    "BREAKWATER_DB_USER",
     "BREAKWATER_DB_PASSWORD",      "BREAKWATER_DB_NAME",    "BREAKWATER_MASTER_KEY_FILE",
     "BREAKWATER_MAX_BODY_BYTES",   "BREAKWATER_LOCAL_MODE", "BREAKWATER_LOG_LEVEL",
-    "BREAKWATER_SHUTDOWN_TIMEOUT",
+    "BREAKWATER_SHUTDOWN_TIMEOUT", "BREAKWATER_DATA_DIR",
 };
 
 /* The tests must not see overrides from the environment they run in. */
@@ -44,6 +44,7 @@ static void test_defaults(void)
 	ok(c.local_mode == false, "default local_mode false");
 	is_str(c.log_level, "info", "default log_level");
 	is_int(c.shutdown_timeout, 30, "default shutdown_timeout");
+	is_str(c.data_dir, BW_PKGDATADIR, "default data_dir is the installed pkgdatadir");
 }
 
 static const char full_text[] = "# Breakwater configuration\n"
@@ -204,7 +205,7 @@ static void test_load(void)
 
 int main(void)
 {
-	plan(72);
+	plan(73);
 	clear_env();
 	test_defaults();
 	test_parse();
