@@ -22,4 +22,10 @@ void bw_h_gateway_info(struct bw_req *req);
 void bw_h_gateway_patch(struct bw_req *req);
 void bw_h_gateway_delete(struct bw_req *req);
 
+/* h_catalog.c */
+void bw_h_presets_list(struct bw_req *req);
+void bw_h_preset_get(struct bw_req *req);
+void bw_h_templates_list(struct bw_req *req);
+void bw_h_template_get(struct bw_req *req);
+
 #endif
