@@ -20,6 +20,7 @@
 #include "lib/crypto.h"
 #include "lib/db.h"
 #include "lib/log.h"
+#include "services/gwclient.h"
 
 /* How often an idle thread looks at the stop flag. */
 #define POLL_MS 250
@@ -147,6 +148,8 @@ int bw_worker_main(const struct bw_conf *conf, int listen_fd)
 		goto out;
 	}
 	bw_db_global_init();
+	/* gRPC starts threads of its own: only here, after the fork, never in the master. */
+	bw_gw_process_init(conf);
 	threads = calloc((size_t)conf->threads, sizeof(*threads));
 	if (threads == NULL)
 		goto out;
@@ -170,6 +173,7 @@ int bw_worker_main(const struct bw_conf *conf, int listen_fd)
 	code = 0;
 out:
 	free(threads);
+	bw_gw_process_shutdown();
 	bw_db_global_end();
 	OPENSSL_cleanse(app.key, sizeof(app.key));
 	return code;

@@ -51,6 +51,12 @@ static const struct key keys[] = {
     STR(log_level, "info", "debug, info, warn or error"),
     NUM(shutdown_timeout, K_INT, 1, 3600, "30",
 	"seconds a stopping worker may spend finishing in-flight requests"),
+    NUM(require_mtls, K_BOOL, 0, 1, "true",
+	"https gateways must have a full client bundle (CA, certificate, key)"),
+    NUM(allow_plaintext_gateways, K_BOOL, 0, 1, "false",
+	"allow plaintext gRPC to gateways registered with scheme http"),
+    NUM(grpc_timeout, K_INT, 1, 600, "30",
+	"deadline in seconds of one gateway call, retries included"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

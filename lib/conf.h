@@ -29,6 +29,9 @@ struct bw_conf {
 	bool local_mode;
 	char log_level[16];
 	int shutdown_timeout;
+	bool require_mtls;
+	bool allow_plaintext_gateways;
+	int grpc_timeout;
 };
 
 /* Fills conf with defaults, then the file at path (NULL: $BREAKWATER_CONFIG or the default path;

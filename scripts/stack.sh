@@ -74,6 +74,12 @@ save_env() {
     printf 'BW_DB_SOCKET=%q\n' "$BW_DB_SOCKET"
     printf 'BW_DB_NAME=%q\n' "$BW_DB_NAME"
     printf 'BW_STACK=%q\n' "$BW_CHECKOUT/scripts/stack.sh"
+    if [[ -n ${BW_SIM_PORT-} ]]; then
+      printf 'BW_SIM_NAME=%q\n' "$BW_SIM_NAME"
+      printf 'BW_SIM_ENDPOINT=%q\n' "127.0.0.1:$BW_SIM_PORT"
+      printf 'BW_SIM_CONTROL=%q\n' "http://127.0.0.1:$BW_SIM_CONTROL_PORT"
+      printf 'BW_SIM_CERTS=%q\n' "$BW_SIM_CERTS"
+    fi
   } >"$tmp"
   mv -f "$tmp" "$BW_RUN_DIR/env"
 }
@@ -116,11 +122,15 @@ cmd_up() {
   bw_nginx_config
   bw_nginx_start
   bw_wait_http /healthz
-  bw_say "Breakwater is up: $BW_URL/"
+  bw_sim_start
+  bw_sim_register
+  save_env
+  bw_say "Breakwater is up: $BW_URL/ (simulated gateway: $BW_SIM_NAME)"
 }
 
 cmd_down() {
   # Reverse start order: nothing is left talking to a process that is already gone.
+  bw_sim_stop
   bw_nginx_stop
   bw_fcgi_stop
   bw_db_stop
