@@ -57,6 +57,10 @@ static const struct key keys[] = {
 	"allow plaintext gRPC to gateways registered with scheme http"),
     NUM(grpc_timeout, K_INT, 1, 600, "30",
 	"deadline in seconds of one gateway call, retries included"),
+    NUM(health_interval, K_INT, 1, 3600, "30",
+	"breakwater-worker: seconds between health probes of a gateway"),
+    NUM(health_concurrency, K_INT, 1, 10000, "64",
+	"breakwater-worker: health probes in flight at most"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

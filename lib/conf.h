@@ -32,6 +32,8 @@ struct bw_conf {
 	bool require_mtls;
 	bool allow_plaintext_gateways;
 	int grpc_timeout;
+	int health_interval;
+	int health_concurrency;
 };
 
 /* Fills conf with defaults, then the file at path (NULL: $BREAKWATER_CONFIG or the default path;

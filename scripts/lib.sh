@@ -76,6 +76,8 @@ bw_set_paths() {
   BW_DB_LOG=$BW_LOG_DIR/mysqld.log
   BW_FCGI_SOCKET=$BW_RUN_DIR/fcgi.sock
   BW_FCGI_PID=$BW_RUN_DIR/fcgi.pid
+  BW_WORKER_PID=$BW_RUN_DIR/worker.pid
+  BW_WORKER_LOG=$BW_LOG_DIR/worker.log
   BW_FCGI_LOG=$BW_LOG_DIR/fcgi.log
   BW_NGINX_CONF=$BW_CONF_DIR/nginx.conf
   BW_NGINX_SITE=$BW_CONF_DIR/nginx-breakwater.conf
@@ -268,7 +270,7 @@ bw_build() {
 # bw_need_binaries: the products of the C build that the stack runs (contract: "Build").
 bw_need_binaries() {
   local bin
-  for bin in breakwater-fcgi breakwaterctl; do
+  for bin in breakwater-fcgi breakwaterctl breakwater-worker; do
     [[ -x $BW_BUILD_DIR/$bin ]] ||
       bw_die "$BW_BUILD_DIR/$bin is missing: the C build did not produce it (see docs/stack-contract.md, \"Build\")"
   done
@@ -382,6 +384,8 @@ local_mode = true
 log_level = info
 # Short, so a dead or slow gateway shows within seconds in the tests (production default: 30).
 grpc_timeout = 5
+# breakwater-worker probes every gateway this often (production default: 30).
+health_interval = 2
 EOF
   )
   mv -f "$tmp" "$BW_CONFIG"
@@ -475,6 +479,41 @@ bw_fcgi_stale() {
 bw_fcgi_stop() {
   bw_stop fcgi "$BW_FCGI_PID" "$BW_CONFIG" TERM
   rm -f "$BW_FCGI_SOCKET"
+}
+
+# --- background worker (health monitor) --------------------------------------------------------
+
+bw_worker_pid() { bw_pid_of "$BW_WORKER_PID" "$BW_CONFIG"; }
+
+bw_worker_start() {
+  local pid
+  if pid=$(bw_worker_pid); then
+    local exe
+    exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || exe=""
+    if [[ $exe != *" (deleted)" ]]; then
+      bw_say "worker: already running (pid $pid)"
+      return 0
+    fi
+    bw_say "worker: $BW_BUILD_DIR/breakwater-worker was rebuilt; restarting it"
+    bw_worker_stop
+  fi
+  local env_vars=()
+  if [[ ${BW_SANITIZERS:-0} == 1 ]]; then
+    env_vars+=("ASAN_OPTIONS=log_path=$BW_LOG_DIR/asan:detect_leaks=1:abort_on_error=0"
+      "UBSAN_OPTIONS=print_stacktrace=1:log_path=$BW_LOG_DIR/ubsan")
+  fi
+  bw_say "worker: starting $BW_BUILD_DIR/breakwater-worker"
+  setsid env ${env_vars[@]+"${env_vars[@]}"} "$BW_BUILD_DIR/breakwater-worker" \
+    --config "$BW_CONFIG" </dev/null >>"$BW_WORKER_LOG" 2>&1 &
+  pid=$!
+  printf '%s\n' "$pid" >"$BW_WORKER_PID"
+  sleep 0.2
+  bw_alive "$pid" || { bw_tail "$BW_WORKER_LOG"; bw_die "breakwater-worker exited during start-up"; }
+  bw_say "worker: running (pid $pid)"
+}
+
+bw_worker_stop() {
+  bw_stop worker "$BW_WORKER_PID" "$BW_CONFIG" TERM
 }
 
 # --- nginx --------------------------------------------------------------------------------------
@@ -707,6 +746,12 @@ bw_status() {
     bw_say "fcgi:     running (pid $pid, socket $BW_FCGI_SOCKET)"
   else
     bw_say "fcgi:     stopped"
+    rc=3
+  fi
+  if pid=$(bw_worker_pid); then
+    bw_say "worker:   running (pid $pid)"
+  else
+    bw_say "worker:   stopped"
     rc=3
   fi
   if pid=$(bw_nginx_pid); then

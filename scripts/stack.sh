@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The local Breakwater stack: private MariaDB, the FastCGI pool and nginx with TLS.
 #
-#   scripts/stack.sh up|down|status|restart-fcgi|restart-db|url
+#   scripts/stack.sh up|down|status|restart-fcgi|restart-worker|restart-db|url
 #
 # Environment (defaults in brackets):
 #   BW_RUN_DIR     run directory with configs, data, sockets, logs   [<checkout>/run]
@@ -119,6 +119,7 @@ cmd_up() {
     bw_fcgi_stop
   fi
   bw_fcgi_start
+  bw_worker_start
   bw_nginx_config
   bw_nginx_start
   bw_wait_http /healthz
@@ -132,6 +133,7 @@ cmd_down() {
   # Reverse start order: nothing is left talking to a process that is already gone.
   bw_sim_stop
   bw_nginx_stop
+  bw_worker_stop
   bw_fcgi_stop
   bw_db_stop
 }
@@ -144,6 +146,12 @@ cmd_restart_fcgi() {
   if bw_nginx_pid >/dev/null; then
     bw_wait_http /healthz
   fi
+}
+
+cmd_restart_worker() {
+  bw_need_binaries
+  bw_worker_stop
+  bw_worker_start
 }
 
 cmd_restart_db() {
@@ -165,7 +173,7 @@ main() {
       usage
       exit 0
       ;;
-    up | down | status | restart-fcgi | restart-db | url) ;;
+    up | down | status | restart-fcgi | restart-worker | restart-db | url) ;;
     *)
       usage >&2
       exit 2
@@ -177,6 +185,7 @@ main() {
     down) cmd_down ;;
     status) bw_status ;;
     restart-fcgi) cmd_restart_fcgi ;;
+    restart-worker) cmd_restart_worker ;;
     restart-db) cmd_restart_db ;;
     url) bw_say "$BW_URL/" ;;
   esac

@@ -17,6 +17,7 @@
 
 #include "lib/crypto.h"
 #include "lib/log.h"
+#include "openshell.pb-c.h"
 #include "services/gwclient.h"
 
 #define BACKOFF_MIN_S 5.0
@@ -555,4 +556,154 @@ struct bw_gw_result bw_gw_unary(const struct bw_gw_target *t, const char *method
 	if (r.st != BW_GW_OK)
 		bw_log(BW_LOG_WARN, "gwclient", NULL, "%s %s: %s", t->name, method, r.why);
 	return r;
+}
+
+/* One asynchronous Health call of bw_gw_probe_many. */
+struct probe_call {
+	struct bw_gw_probe *p;
+	struct chan *c;
+	grpc_call *call;
+	grpc_metadata_array init_md, trail_md;
+	grpc_byte_buffer *send, *recv;
+	grpc_status_code status;
+	grpc_slice details;
+};
+
+static bool probe_start(struct probe_call *pc, grpc_completion_queue *cq, grpc_slice payload,
+			double budget_s)
+{
+	struct bw_gw_probe *p = pc->p;
+	if (in_backoff(p->t.name)) {
+		set_result(&p->res, BW_GW_NOT_CONNECTED, "", "gateway '%s' is in reconnect backoff",
+			   p->t.name);
+		return false;
+	}
+	pc->c = acquire(&p->t, &p->res);
+	if (pc->c == NULL)
+		return false;
+	gpr_timespec deadline =
+	    gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+			 gpr_time_from_millis((int64_t)(budget_s * 1000), GPR_TIMESPAN));
+	pc->call = grpc_channel_create_call(
+	    pc->c->ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
+	    grpc_slice_from_static_string("/openshell.v1.OpenShell/Health"), NULL, deadline, NULL);
+	grpc_metadata_array_init(&pc->init_md);
+	grpc_metadata_array_init(&pc->trail_md);
+	pc->send = grpc_raw_byte_buffer_create(&payload, 1);
+	pc->details = grpc_empty_slice();
+	pc->status = GRPC_STATUS_INTERNAL;
+	grpc_op ops[6];
+	memset(ops, 0, sizeof(ops));
+	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+	ops[1].op = GRPC_OP_SEND_MESSAGE;
+	ops[1].data.send_message.send_message = pc->send;
+	ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+	ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+	ops[3].data.recv_initial_metadata.recv_initial_metadata = &pc->init_md;
+	ops[4].op = GRPC_OP_RECV_MESSAGE;
+	ops[4].data.recv_message.recv_message = &pc->recv;
+	ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+	ops[5].data.recv_status_on_client.trailing_metadata = &pc->trail_md;
+	ops[5].data.recv_status_on_client.status = &pc->status;
+	ops[5].data.recv_status_on_client.status_details = &pc->details;
+	if (pc->call != NULL && grpc_call_start_batch(pc->call, ops, 6, pc, NULL) == GRPC_CALL_OK)
+		return true;
+	set_result(&p->res, BW_GW_FAILED, "INTERNAL", "%s", "cannot start the call");
+	return true; /* cleaned up by probe_finish without waiting for an event */
+}
+
+static void probe_finish(struct probe_call *pc)
+{
+	struct bw_gw_probe *p = pc->p;
+	if (p->res.st == BW_GW_OK) {
+		p->res.st = classify(pc->status);
+		p->res.code_name = code_name(pc->status);
+		snprintf(p->res.why, sizeof(p->res.why), "%s", code_name(pc->status));
+	}
+	if (pc->status == GRPC_STATUS_OK) {
+		grpc_slice msg = read_message(pc->recv);
+		Openshell__V1__HealthResponse *h = openshell__v1__health_response__unpack(
+		    NULL, GRPC_SLICE_LENGTH(msg), GRPC_SLICE_START_PTR(msg));
+		if (h != NULL) {
+			p->health = h->status;
+			snprintf(p->version, sizeof(p->version), "%s",
+				 h->version ? h->version : "");
+			openshell__v1__health_response__free_unpacked(h, NULL);
+		} else {
+			set_result(&p->res, BW_GW_FAILED, "INTERNAL", "%s",
+				   "the gateway's answer does not decode");
+		}
+		grpc_slice_unref(msg);
+	}
+	grpc_slice_unref(pc->details);
+	grpc_byte_buffer_destroy(pc->send);
+	if (pc->recv != NULL)
+		grpc_byte_buffer_destroy(pc->recv);
+	grpc_metadata_array_destroy(&pc->init_md);
+	grpc_metadata_array_destroy(&pc->trail_md);
+	if (pc->call != NULL)
+		grpc_call_unref(pc->call);
+	pc->call = NULL;
+	note_outcome(p->t.name, pc->status == GRPC_STATUS_UNAVAILABLE);
+	chan_release(pc->c);
+	if (pc->status == GRPC_STATUS_UNAVAILABLE)
+		bw_gw_forget(p->t.name);
+}
+
+void bw_gw_probe_many(struct bw_gw_probe *probes, size_t n, int concurrency)
+{
+	struct probe_call *calls = calloc(n > 0 ? n : 1, sizeof(*calls));
+	grpc_completion_queue *cq = grpc_completion_queue_create_for_next(NULL);
+	Openshell__V1__HealthRequest req = OPENSHELL__V1__HEALTH_REQUEST__INIT;
+	uint8_t empty[1];
+	size_t len = protobuf_c_message_pack(&req.base, empty);
+	grpc_slice payload = grpc_slice_from_copied_buffer((const char *)empty, len);
+	size_t next = 0, active = 0;
+	double budget = cache.timeout_s;
+	if (calls == NULL) {
+		for (size_t i = 0; i < n; i++)
+			set_result(&probes[i].res, BW_GW_FAILED, "", "%s", "out of memory");
+		goto out;
+	}
+	for (;;) {
+		while (next < n && (int)active < concurrency) {
+			struct probe_call *pc = &calls[next];
+			pc->p = &probes[next++];
+			memset(&pc->p->res, 0, sizeof(pc->p->res));
+			pc->p->res.code_name = "";
+			pc->p->version[0] = '\0';
+			if (!probe_start(pc, cq, payload, budget))
+				continue;
+			if (pc->p->res.st != BW_GW_OK)
+				probe_finish(pc); /* the batch never started */
+			else
+				active++;
+		}
+		if (active == 0)
+			break;
+		/* Every call has a deadline, so each event arrives; the margin guards a stall. */
+		grpc_event ev = grpc_completion_queue_next(
+		    cq,
+		    gpr_time_add(
+			gpr_now(GPR_CLOCK_MONOTONIC),
+			gpr_time_from_millis((int64_t)(budget * 1000) + 5000, GPR_TIMESPAN)),
+		    NULL);
+		if (ev.type != GRPC_OP_COMPLETE) {
+			bw_log(BW_LOG_ERROR, "gwclient", NULL, "probe batch stalled; cancelling");
+			for (size_t i = 0; i < next; i++)
+				if (calls[i].call != NULL)
+					grpc_call_cancel(calls[i].call, NULL);
+			continue;
+		}
+		probe_finish(ev.tag);
+		active--;
+	}
+out:
+	grpc_slice_unref(payload);
+	grpc_completion_queue_shutdown(cq);
+	while (grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
+	       GRPC_QUEUE_SHUTDOWN)
+		;
+	grpc_completion_queue_destroy(cq);
+	free(calls);
 }

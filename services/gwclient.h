@@ -61,4 +61,17 @@ struct bw_gw_result bw_gw_unary(const struct bw_gw_target *t, const char *method
 				const ProtobufCMessageDescriptor *resp_desc, bool idempotent,
 				ProtobufCMessage **resp);
 
+/* One Health probe of a batch: target in, outcome out. */
+struct bw_gw_probe {
+	struct bw_gw_target t;
+	struct bw_gw_result res;
+	int health;       /* openshell.v1.ServiceStatus when res.st == BW_GW_OK */
+	char version[64]; /* HealthResponse.version (truncated), "" without one */
+};
+
+/* Probes every target with Health at the same time, at most concurrency calls in flight, as
+ * asynchronous calls on one completion queue; each call has the configured deadline (no
+ * retries: the next round is the retry). Gateways in reconnect backoff are not contacted. */
+void bw_gw_probe_many(struct bw_gw_probe *probes, size_t n, int concurrency);
+
 #endif

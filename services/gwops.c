@@ -20,7 +20,7 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static const char *health_name(int status)
+const char *bw_gwops_health_name(int status)
 {
 	switch (status) {
 	case OPENSHELL__V1__SERVICE_STATUS__SERVICE_STATUS_UNSPECIFIED:
@@ -67,7 +67,7 @@ enum bw_err bw_gwops_health(struct bw_svc *svc, const char *name, bool reset, st
 		Openshell__V1__HealthResponse *h = (Openshell__V1__HealthResponse *)resp;
 		struct bw_gwver v = bw_gwver_parse(h->version);
 		out->latency_ms = now_ms() - start;
-		out->status = health_name(h->status);
+		out->status = bw_gwops_health_name(h->status);
 		out->version = bw_arena_strdup(svc->arena, h->version ? h->version : "");
 		out->compat = bw_gwver_verdict(&v);
 		protobuf_c_message_free_unpacked(resp, NULL);

@@ -35,4 +35,7 @@ enum bw_err bw_gwops_setting(struct bw_svc *svc, const struct bw_actor *actor, c
 			     const char *key, struct json_object *value, long long *revision,
 			     bool *deleted, struct bw_gw_result *res);
 
+/* The lower-case name of an openshell.v1.ServiceStatus ("unknown" for other numbers). */
+const char *bw_gwops_health_name(int status);
+
 #endif

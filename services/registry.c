@@ -38,6 +38,25 @@ static const char sql_update_meta[] =
     " updated_at = UTC_TIMESTAMP(6) WHERE name = ?";
 static const char sql_delete[] = "DELETE FROM gateways WHERE name = ?";
 static const char sql_count[] = "SELECT COUNT(*) FROM gateways";
+/* Leases: a row is claimed by one worker at a time (the UPDATE locks it), and only when its
+ * next probe is due, so several workers probe each gateway once per interval between them. */
+static const char sql_claim[] =
+    "UPDATE gateways SET probe_owner = ?,"
+    " probe_lease_until = UTC_TIMESTAMP(6) + INTERVAL ? SECOND"
+    " WHERE (probe_lease_until IS NULL OR probe_lease_until < UTC_TIMESTAMP(6))"
+    " AND (next_probe_at IS NULL OR next_probe_at <= UTC_TIMESTAMP(6))"
+    " ORDER BY next_probe_at, name LIMIT ?";
+static const char sql_claimed[] =
+    "SELECT name FROM gateways WHERE probe_owner = ? AND probe_lease_until > UTC_TIMESTAMP(6)"
+    " ORDER BY name";
+/* After 10 consecutive failures the interval doubles per further failure, up to 300 s. */
+static const char sql_probe_done[] =
+    "UPDATE gateways SET probe_owner = NULL, probe_lease_until = NULL,"
+    " next_probe_at = UTC_TIMESTAMP(6) + INTERVAL IF(health_failures >= 10,"
+    " LEAST(? * POW(2, LEAST(health_failures - 9, 20)), GREATEST(?, 300)), ?) SECOND"
+    " WHERE name = ? AND probe_owner = ?";
+static const char sql_release[] =
+    "UPDATE gateways SET probe_owner = NULL, probe_lease_until = NULL WHERE probe_owner = ?";
 
 /* Parses stored JSON text into an object owned by the arena; bad or absent text gives {}. */
 static struct json_object *stored_object(struct bw_arena *a, const char *text, size_t len)
@@ -344,4 +363,39 @@ enum bw_err bw_registry_set_health(struct bw_svc *svc, const char *name,
 	    bw_dba_text(h->compat), bw_dba_int(h->reached), bw_dba_text(name),
 	};
 	return bw_db_exec(svc->db, sql_health, args, 6, NULL, NULL);
+}
+
+enum bw_err bw_registry_claim_probes(struct bw_svc *svc, const char *owner, int lease_s, int max,
+				     const char ***names, size_t *n)
+{
+	struct bw_dbarg args[] = {bw_dba_text(owner), bw_dba_int(lease_s), bw_dba_int(max)};
+	struct bw_dbres r;
+	*n = 0;
+	enum bw_err rc = bw_db_exec(svc->db, sql_claim, args, 3, NULL, NULL);
+	if (rc == BW_OK)
+		rc = bw_db_query(svc->db, svc->arena, sql_claimed, args, 1, &r);
+	if (rc != BW_OK)
+		return rc;
+	const char **list = bw_arena_alloc(svc->arena, sizeof(char *) * (r.nrows + 1));
+	if (list == NULL)
+		return BW_ENOMEM;
+	for (size_t i = 0; i < r.nrows; i++)
+		list[i] = bw_db_cell(&r, i, 0);
+	*names = list;
+	*n = r.nrows;
+	return BW_OK;
+}
+
+enum bw_err bw_registry_probe_done(struct bw_svc *svc, const char *owner, const char *name,
+				   int interval_s)
+{
+	struct bw_dbarg args[] = {bw_dba_int(interval_s), bw_dba_int(interval_s),
+				  bw_dba_int(interval_s), bw_dba_text(name), bw_dba_text(owner)};
+	return bw_db_exec(svc->db, sql_probe_done, args, 5, NULL, NULL);
+}
+
+enum bw_err bw_registry_release_probes(struct bw_svc *svc, const char *owner)
+{
+	struct bw_dbarg arg = bw_dba_text(owner);
+	return bw_db_exec(svc->db, sql_release, &arg, 1, NULL, NULL);
 }

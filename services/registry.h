@@ -100,6 +100,17 @@ struct bw_health_note {
 enum bw_err bw_registry_set_health(struct bw_svc *svc, const char *name,
 				   const struct bw_health_note *h);
 
+/* Health-probe leases (breakwater-worker). Claims up to max gateways whose next probe is due
+ * and that no live lease holds, for lease_s seconds; *names (arena) lists what owner holds. */
+enum bw_err bw_registry_claim_probes(struct bw_svc *svc, const char *owner, int lease_s, int max,
+				     const char ***names, size_t *n);
+/* Ends owner's lease on name and schedules its next probe interval_s from now (longer after
+ * 10 consecutive failures, up to 300 s). */
+enum bw_err bw_registry_probe_done(struct bw_svc *svc, const char *owner, const char *name,
+				   int interval_s);
+/* Drops every lease owner holds (clean shutdown). */
+enum bw_err bw_registry_release_probes(struct bw_svc *svc, const char *owner);
+
 /* Counts registered gateways (for readiness). */
 enum bw_err bw_registry_count(struct bw_svc *svc, long long *count);
 

@@ -109,11 +109,15 @@ def health(api, name):
 
 def test_register_then_test_connection_health_and_info(api, db, sims, register):
     sim = sims()
+    # Registration does not connect: even a gateway that takes 30 s to answer Health is
+    # registered at once, with the status of its (empty) stored health.
+    sim.ctl("POST", "/delay", {"rpc": "Health", "seconds": 30, "count": 1})
+    t0 = time.monotonic()
     name = register(sim.port)
-    # Registration does not connect: nothing reached the simulator yet.
-    assert sim.ctl("GET", "/calls")["counts"].get("Health", 0) == 0
+    assert time.monotonic() - t0 < 2
     info = json_ok(api.info(name))
     assert info["status"] == "offline" and info["connected"] is False and info["version"] is None
+    sim.ctl("POST", "/clear")
 
     body = probe(api, name)
     assert set(body) == {"success", "connected", "version", "health_status", "error",
@@ -363,8 +367,8 @@ def test_one_connection_per_worker_not_per_request(api, sims, register):
     for _ in range(30):
         json_ok(get_config(api, name))
     hs = sim.ctl("GET", "/handshakes")
-    # workers = 2 in the test stack: at most one new connection each.
-    assert hs["handshakes"] <= 2, hs
+    # workers = 2 in the test stack, plus the health monitor: at most one new connection each.
+    assert hs["handshakes"] <= 3, hs
     assert sim.ctl("GET", "/calls")["counts"]["GetGatewayConfig"] == 30
 
 
@@ -421,3 +425,26 @@ def test_stack_simulator_is_registered_and_live(api):
     body = probe(api, name)
     assert body["success"] is True, body
     assert os.environ["BW_SIM_CONTROL"].startswith("http://127.0.0.1:")
+
+
+def test_plaintext_gateway_refused_by_default(api, sims, unique_name):
+    sim = sims(mode="plaintext")
+    name = unique_name("plain")
+    resp = api.register({"name": name, "endpoint": f"127.0.0.1:{sim.port}", "scheme": "http",
+                         "auth_mode": "none"})
+    assert resp.status_code == 201, describe(resp)
+    # allow_plaintext_gateways is off in the stack: no connection is even attempted.
+    assert_problem(get_config(api, name), 503, "GATEWAY_NOT_CONNECTED")
+    assert probe(api, name)["success"] is False
+    assert sim.ctl("GET", "/calls")["total"] == 0
+
+
+def test_incomplete_bundle_refused_under_require_mtls(api, sims, unique_name, certs):
+    sim = sims(mode="tls")  # would accept a TLS client without a certificate
+    name = unique_name("nocert")
+    resp = api.register({"name": name, "endpoint": f"127.0.0.1:{sim.port}",
+                         "ca_cert": b64(pem(certs, "ca.crt"))})
+    assert resp.status_code == 201, describe(resp)
+    assert_problem(get_config(api, name), 503, "GATEWAY_NOT_CONNECTED")
+    assert probe(api, name)["success"] is False
+    assert sim.ctl("GET", "/calls")["total"] == 0
