@@ -35,7 +35,7 @@ static void reply_gw(struct bw_req *req, const char *name, const struct bw_gw_re
 {
 	switch (r->st) {
 	case BW_GW_OK:
-		bw_reply_err(req, BW_EINVAL); /* not reached: callers reply on success */
+		bw_reply_err(req, BW_EIO); /* not reached: callers reply on success */
 		return;
 	case BW_GW_NOT_CONNECTED:
 		reply_not_connected(req, name);
