@@ -11,6 +11,8 @@
 #include "fcgi/routes.h"
 #include "lib/crypto.h"
 #include "lib/jsonu.h"
+#include "services/bundle.h"
+#include "services/gwclient.h"
 #include "services/registry.h"
 #include "services/validate.h"
 
@@ -21,8 +23,14 @@ static struct json_object *str_or_null(const char *s)
 	return s != NULL ? json_object_new_string(s) : NULL;
 }
 
-/* Until gateways are probed over gRPC no responder holds a live connection, so the status is
- * what the health history says. */
+/* Connection state comes from the stored health (any responder or the health monitor may have
+ * probed): connected = the last probe is recent and the gateway answered it. */
+static bool stored_connected(const struct bw_gateway *g)
+{
+	return g->health_fresh && strcmp(g->last_status, "unreachable") != 0 &&
+	       strcmp(g->last_status, "unknown") != 0;
+}
+
 static const char *derived_status(const struct bw_gateway *g, bool connected)
 {
 	if (connected)
@@ -39,7 +47,7 @@ static struct json_object *gateway_json(const struct bw_gateway *g, enum render 
 	struct json_object *o = json_object_new_object();
 	if (o == NULL)
 		return NULL;
-	bool connected = false;
+	bool connected = stored_connected(g);
 	json_object_object_add(o, "name", json_object_new_string(g->name));
 	json_object_object_add(o, "endpoint", json_object_new_string(g->endpoint));
 	json_object_object_add(o, "scheme", json_object_new_string(g->scheme));
@@ -64,12 +72,15 @@ static struct json_object *gateway_json(const struct bw_gateway *g, enum render 
 		json_object_object_add(o, "connected", json_object_new_boolean(connected));
 		json_object_object_add(o, "status",
 				       json_object_new_string(derived_status(g, connected)));
+		json_object_object_add(o, "version", str_or_null(g->version));
 	} else {
 		json_object_object_add(o, "configured",
 				       how == RENDER_INFO ? json_object_new_boolean(1) : NULL);
-		json_object_object_add(o, "version", NULL);
+		json_object_object_add(o, "version", str_or_null(g->version));
 		json_object_object_add(o, "runtime", str_or_null(g->runtime));
 	}
+	json_object_object_add(o, "compatibility", str_or_null(g->compat));
+	json_object_object_add(o, "last_health", str_or_null(g->last_health));
 	return o;
 }
 
@@ -308,6 +319,7 @@ static bool check_register(struct bw_req *req, struct reg_fields *f, struct bw_g
 	}
 	const char *msg = NULL;
 	bool type_error;
+	char why[256];
 	if (f->description != NULL)
 		msg = bw_check_description(f->description, strlen(f->description));
 	if (msg == NULL && f->labels != NULL)
@@ -315,6 +327,11 @@ static bool check_register(struct bw_req *req, struct reg_fields *f, struct bw_g
 	if (msg == NULL && f->metadata != NULL &&
 	    bw_json_pylen(f->metadata) > BW_MAX_METADATA_BYTES)
 		msg = "metadata exceeds maximum size of 16384 bytes";
+	if (msg == NULL && bw_bundle_check((struct bw_pem){in->ca_cert.p, in->ca_cert.len},
+					   (struct bw_pem){in->client_cert.p, in->client_cert.len},
+					   (struct bw_pem){in->client_key.p, in->client_key.len},
+					   why, sizeof(why)) != BW_OK)
+		msg = why[0] != '\0' ? why : "certificate bundle could not be checked";
 	if (msg != NULL) {
 		bw_reply_problem(req, 400, NULL, "%s", msg);
 		return false;
@@ -446,6 +463,7 @@ void bw_h_gateway_delete(struct bw_req *req)
 		reply_not_found(req, rc, name);
 		return;
 	}
+	bw_gw_forget(name);
 	struct json_object *o = json_object_new_object();
 	if (o == NULL) {
 		bw_reply_err(req, BW_ENOMEM);

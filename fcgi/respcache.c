@@ -6,23 +6,26 @@
 #include <string.h>
 
 #include "fcgi/respcache.h"
+#include "lib/shm.h"
 
 struct entry {
 	char *key;
 	uint64_t gen;
 	char *body;
 	size_t len;
-	uint64_t stored; /* insertion order, to evict the oldest */
+	uint64_t stored;   /* insertion order, to evict the oldest */
+	int64_t stored_ms; /* when, for max_age */
 };
 
 struct bw_respcache {
 	pthread_mutex_t lock;
 	struct entry *e;
 	size_t n, max, max_body;
+	int64_t max_age_ms;
 	uint64_t clock;
 };
 
-struct bw_respcache *bw_respcache_new(size_t max_entries, size_t max_body)
+struct bw_respcache *bw_respcache_new(size_t max_entries, size_t max_body, int64_t max_age_ms)
 {
 	struct bw_respcache *c = calloc(1, sizeof(*c));
 	if (c == NULL)
@@ -35,6 +38,7 @@ struct bw_respcache *bw_respcache_new(size_t max_entries, size_t max_body)
 	pthread_mutex_init(&c->lock, NULL);
 	c->max = max_entries;
 	c->max_body = max_body;
+	c->max_age_ms = max_age_ms;
 	return c;
 }
 
@@ -70,7 +74,7 @@ bool bw_respcache_get(struct bw_respcache *c, const char *key, uint64_t gen, str
 	bool hit = false;
 	pthread_mutex_lock(&c->lock);
 	struct entry *e = find(c, key);
-	if (e != NULL && e->gen == gen) {
+	if (e != NULL && e->gen == gen && bw_now_ms() - e->stored_ms < c->max_age_ms) {
 		*body = bw_arena_strndup(a, e->body, e->len);
 		*len = e->len;
 		hit = *body != NULL;
@@ -114,6 +118,7 @@ void bw_respcache_put(struct bw_respcache *c, const char *key, uint64_t gen, con
 	e->body = b;
 	e->len = len;
 	e->stored = ++c->clock;
+	e->stored_ms = bw_now_ms();
 out:
 	pthread_mutex_unlock(&c->lock);
 }

@@ -13,9 +13,10 @@
 
 struct bw_respcache;
 
-/* A cache of at most max_entries bodies of at most max_body bytes each. Caller frees with
- * bw_respcache_free. NULL when out of memory. */
-struct bw_respcache *bw_respcache_new(size_t max_entries, size_t max_body);
+/* A cache of at most max_entries bodies of at most max_body bytes each, each served for at most
+ * max_age_ms (renderings that depend on the clock, like "fresh within 120 s", stay right to
+ * within that). Caller frees with bw_respcache_free. NULL when out of memory. */
+struct bw_respcache *bw_respcache_new(size_t max_entries, size_t max_body, int64_t max_age_ms);
 void bw_respcache_free(struct bw_respcache *c);
 
 /* On a hit for (key, gen) copies the body into arena memory and returns true. */

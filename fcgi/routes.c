@@ -24,6 +24,16 @@ const struct bw_route bw_routes[] = {
     {BW_GET, "/api/policies/presets/{preset}", bw_h_preset_get, BW_ROLE_VIEWER, BW_BODY_NONE, 0},
     {BW_GET, "/api/sandbox-templates", bw_h_templates_list, BW_ROLE_VIEWER, BW_BODY_NONE, 0},
     {BW_GET, "/api/sandbox-templates/{name}", bw_h_template_get, BW_ROLE_VIEWER, BW_BODY_NONE, 0},
+    /* Gateway operations over gRPC (h_gwops.c). A setting value is one scalar. */
+    {BW_POST, "/api/gateway/{name}/test-connection", bw_h_gateway_test_connection, BW_ROLE_ADMIN,
+     BW_BODY_NONE, 0},
+    {BW_GET, "/api/gateways/{gw}/health", bw_h_gateway_health, BW_ROLE_VIEWER, BW_BODY_NONE, 0},
+    {BW_GET, "/api/gateway/{name}/config", bw_h_gateway_config, BW_ROLE_VIEWER, BW_BODY_NONE, 0},
+    {BW_GET, "/api/gateway/{name}/settings", bw_h_gateway_config, BW_ROLE_ADMIN, BW_BODY_NONE, 0},
+    {BW_PUT, "/api/gateway/{name}/settings/{key}", bw_h_gateway_setting_put, BW_ROLE_ADMIN,
+     BW_BODY_JSON, 64 * KiB},
+    {BW_DELETE, "/api/gateway/{name}/settings/{key}", bw_h_gateway_setting_delete, BW_ROLE_ADMIN,
+     BW_BODY_NONE, 0},
 };
 
 const size_t bw_routes_count = sizeof(bw_routes) / sizeof(bw_routes[0]);

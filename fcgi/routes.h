@@ -27,5 +27,11 @@ void bw_h_presets_list(struct bw_req *req);
 void bw_h_preset_get(struct bw_req *req);
 void bw_h_templates_list(struct bw_req *req);
 void bw_h_template_get(struct bw_req *req);
+/* h_gwops.c */
+void bw_h_gateway_test_connection(struct bw_req *req);
+void bw_h_gateway_health(struct bw_req *req);
+void bw_h_gateway_config(struct bw_req *req);
+void bw_h_gateway_setting_put(struct bw_req *req);
+void bw_h_gateway_setting_delete(struct bw_req *req);
 
 #endif

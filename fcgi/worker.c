@@ -20,6 +20,7 @@
 #include "lib/crypto.h"
 #include "lib/db.h"
 #include "lib/log.h"
+#include "services/gwclient.h"
 
 /* How often an idle thread looks at the stop flag. */
 #define POLL_MS 250
@@ -144,7 +145,7 @@ int bw_worker_main(const struct bw_conf *conf, int listen_fd, struct bw_shared *
 	app.listen_fd = listen_fd;
 	app.shared = shared;
 	/* A handful of list renderings (one per distinct filter) is all the cache is for. */
-	app.cache = bw_respcache_new(32, 1 << 20);
+	app.cache = bw_respcache_new(32, 1 << 20, 1000);
 	if (app.cache == NULL)
 		return 1;
 	if (bw_key_load(conf->master_key_file, app.key, err, sizeof(err)) != BW_OK) {
@@ -156,6 +157,8 @@ int bw_worker_main(const struct bw_conf *conf, int listen_fd, struct bw_shared *
 		goto out;
 	}
 	bw_db_global_init();
+	/* gRPC starts threads of its own: only here, after the fork, never in the master. */
+	bw_gw_process_init(conf);
 	threads = calloc((size_t)conf->threads, sizeof(*threads));
 	if (threads == NULL)
 		goto out;
@@ -180,6 +183,7 @@ int bw_worker_main(const struct bw_conf *conf, int listen_fd, struct bw_shared *
 out:
 	free(threads);
 	bw_respcache_free(app.cache);
+	bw_gw_process_shutdown();
 	bw_db_global_end();
 	OPENSSL_cleanse(app.key, sizeof(app.key));
 	return code;

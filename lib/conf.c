@@ -53,6 +53,16 @@ static const struct key keys[] = {
 	"seconds a stopping worker may spend finishing in-flight requests"),
     STR(data_dir, BW_PKGDATADIR,
 	"directory holding presets/ and templates/ (the bundled YAML catalogs)"),
+    NUM(require_mtls, K_BOOL, 0, 1, "true",
+	"https gateways must have a full client bundle (CA, certificate, key)"),
+    NUM(allow_plaintext_gateways, K_BOOL, 0, 1, "false",
+	"allow plaintext gRPC to gateways registered with scheme http"),
+    NUM(grpc_timeout, K_INT, 1, 600, "30",
+	"deadline in seconds of one gateway call, retries included"),
+    NUM(health_interval, K_INT, 1, 3600, "30",
+	"breakwater-worker: seconds between health probes of a gateway"),
+    NUM(health_concurrency, K_INT, 1, 10000, "64",
+	"breakwater-worker: health probes in flight at most"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -35,6 +35,11 @@ struct bw_conf {
 	char log_level[16];
 	int shutdown_timeout;
 	char data_dir[PATH_MAX];
+	bool require_mtls;
+	bool allow_plaintext_gateways;
+	int grpc_timeout;
+	int health_interval;
+	int health_concurrency;
 };
 
 /* Fills conf with defaults, then the file at path (NULL: $BREAKWATER_CONFIG or the default path;

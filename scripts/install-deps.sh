@@ -12,7 +12,7 @@ packages=(
   build-essential autoconf automake libtool pkg-config
   # libraries the C code links against (checked by configure through pkg-config)
   libfcgi-dev libjson-c-dev libmariadb-dev libssl-dev libcrypt-dev
-  libprotobuf-c-dev libgrpc-dev libyaml-dev libcurl4-openssl-dev
+  libprotobuf-c-dev libprotobuf-dev libgrpc-dev libyaml-dev libcurl4-openssl-dev
   protobuf-compiler protobuf-compiler-grpc protobuf-c-compiler
   # the run-time stack (started by scripts/lib.sh, never as services)
   mariadb-server mariadb-client nginx-light openssl curl

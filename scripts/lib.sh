@@ -76,6 +76,8 @@ bw_set_paths() {
   BW_DB_LOG=$BW_LOG_DIR/mysqld.log
   BW_FCGI_SOCKET=$BW_RUN_DIR/fcgi.sock
   BW_FCGI_PID=$BW_RUN_DIR/fcgi.pid
+  BW_WORKER_PID=$BW_RUN_DIR/worker.pid
+  BW_WORKER_LOG=$BW_LOG_DIR/worker.log
   BW_FCGI_LOG=$BW_LOG_DIR/fcgi.log
   BW_NGINX_CONF=$BW_CONF_DIR/nginx.conf
   BW_NGINX_SITE=$BW_CONF_DIR/nginx-breakwater.conf
@@ -268,7 +270,7 @@ bw_build() {
 # bw_need_binaries: the products of the C build that the stack runs (contract: "Build").
 bw_need_binaries() {
   local bin
-  for bin in breakwater-fcgi breakwaterctl; do
+  for bin in breakwater-fcgi breakwaterctl breakwater-worker; do
     [[ -x $BW_BUILD_DIR/$bin ]] ||
       bw_die "$BW_BUILD_DIR/$bin is missing: the C build did not produce it (see docs/stack-contract.md, \"Build\")"
   done
@@ -382,6 +384,10 @@ local_mode = true
 log_level = info
 # The bundled presets and templates straight from the checkout.
 data_dir = $BW_CHECKOUT/data
+# Short, so a dead or slow gateway shows within seconds in the tests (production default: 30).
+grpc_timeout = 5
+# breakwater-worker probes every gateway this often (production default: 30).
+health_interval = 2
 EOF
   )
   mv -f "$tmp" "$BW_CONFIG"
@@ -475,6 +481,41 @@ bw_fcgi_stale() {
 bw_fcgi_stop() {
   bw_stop fcgi "$BW_FCGI_PID" "$BW_CONFIG" TERM
   rm -f "$BW_FCGI_SOCKET"
+}
+
+# --- background worker (health monitor) --------------------------------------------------------
+
+bw_worker_pid() { bw_pid_of "$BW_WORKER_PID" "$BW_CONFIG"; }
+
+bw_worker_start() {
+  local pid
+  if pid=$(bw_worker_pid); then
+    local exe
+    exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || exe=""
+    if [[ $exe != *" (deleted)" ]]; then
+      bw_say "worker: already running (pid $pid)"
+      return 0
+    fi
+    bw_say "worker: $BW_BUILD_DIR/breakwater-worker was rebuilt; restarting it"
+    bw_worker_stop
+  fi
+  local env_vars=()
+  if [[ ${BW_SANITIZERS:-0} == 1 ]]; then
+    env_vars+=("ASAN_OPTIONS=log_path=$BW_LOG_DIR/asan:detect_leaks=1:abort_on_error=0"
+      "UBSAN_OPTIONS=print_stacktrace=1:log_path=$BW_LOG_DIR/ubsan")
+  fi
+  bw_say "worker: starting $BW_BUILD_DIR/breakwater-worker"
+  setsid env ${env_vars[@]+"${env_vars[@]}"} "$BW_BUILD_DIR/breakwater-worker" \
+    --config "$BW_CONFIG" </dev/null >>"$BW_WORKER_LOG" 2>&1 &
+  pid=$!
+  printf '%s\n' "$pid" >"$BW_WORKER_PID"
+  sleep 0.2
+  bw_alive "$pid" || { bw_tail "$BW_WORKER_LOG"; bw_die "breakwater-worker exited during start-up"; }
+  bw_say "worker: running (pid $pid)"
+}
+
+bw_worker_stop() {
+  bw_stop worker "$BW_WORKER_PID" "$BW_CONFIG" TERM
 }
 
 # --- nginx --------------------------------------------------------------------------------------
@@ -605,6 +646,94 @@ bw_wait_http() {
 # --- status -------------------------------------------------------------------------------------
 
 # bw_status: one line per component; returns 0 when all three run, 3 otherwise (LSB "not running").
+# --- simulated gateway (tests/gateway-sim) -----------------------------------------------------
+# One simulator with mTLS, registered as "local-sim", so a newcomer sees a live gateway. Its
+# ports are picked once and kept in gateway-sim/ports, so the registered endpoint stays valid
+# across down/up; its state (settings, sandboxes) is kept in gateway-sim/state.json.
+
+bw_sim_paths() {
+  BW_SIM_DIR=$BW_RUN_DIR/gateway-sim
+  BW_SIM_CERTS=$BW_SIM_DIR/certs
+  BW_SIM_PID=$BW_SIM_DIR/sim.pid
+  BW_SIM_LOG=$BW_LOG_DIR/gateway-sim.log
+  BW_SIM_NAME=local-sim
+}
+
+bw_sim_pid() { bw_sim_paths; bw_pid_of "$BW_SIM_PID" gateway_sim.py; }
+
+bw_sim_start() {
+  bw_sim_paths
+  mkdir -p "$BW_SIM_DIR"
+  if [[ ! -s $BW_SIM_CERTS/client.key ]]; then
+    bw_say "gateway-sim: generating certificates in $BW_SIM_CERTS"
+    sh "$BW_CHECKOUT/tests/gateway-sim/certs.sh" "$BW_SIM_CERTS" >/dev/null ||
+      bw_die "tests/gateway-sim/certs.sh failed"
+  fi
+  if [[ ! -s $BW_SIM_DIR/ports ]]; then
+    printf '%s %s\n' "$(bw_pick_free_port)" "$(bw_pick_free_port)" >"$BW_SIM_DIR/ports"
+  fi
+  read -r BW_SIM_PORT BW_SIM_CONTROL_PORT <"$BW_SIM_DIR/ports"
+  local pid
+  if pid=$(bw_sim_pid); then
+    bw_say "gateway-sim: already running (pid $pid)"
+  else
+    rm -f "$BW_SIM_DIR/grpc.port"
+    bw_say "gateway-sim: starting on 127.0.0.1:$BW_SIM_PORT (control $BW_SIM_CONTROL_PORT)"
+    setsid "$BW_PYTHON" "$BW_CHECKOUT/tests/gateway-sim/gateway_sim.py" \
+      --listen "127.0.0.1:$BW_SIM_PORT" --control "$BW_SIM_CONTROL_PORT" \
+      --tls-cert "$BW_SIM_CERTS/server.crt" --tls-key "$BW_SIM_CERTS/server.key" \
+      --client-ca "$BW_SIM_CERTS/ca.crt" --version 0.0.50 \
+      --state-file "$BW_SIM_DIR/state.json" --ready-file "$BW_SIM_DIR/grpc.port" \
+      </dev/null >>"$BW_SIM_LOG" 2>&1 &
+    pid=$!
+    printf '%s\n' "$pid" >"$BW_SIM_PID"
+    local rc=0
+    bw_wait 60 "$pid" test -s "$BW_SIM_DIR/grpc.port" || rc=$?
+    if ((rc != 0)); then
+      bw_tail "$BW_SIM_LOG"
+      bw_die "the gateway simulator did not start"
+    fi
+    bw_say "gateway-sim: running (pid $pid)"
+  fi
+}
+
+# bw_sim_register: registers the simulator as $BW_SIM_NAME unless it is registered already.
+bw_sim_register() {
+  bw_sim_paths
+  local code
+  code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$BW_TLS_CERT" \
+    "$BW_URL/api/gateway/$BW_SIM_NAME/info") || code=000
+  if [[ $code == 200 ]]; then
+    return 0
+  fi
+  local body
+  body=$("$BW_PYTHON" - "$BW_SIM_NAME" "127.0.0.1:$BW_SIM_PORT" "$BW_SIM_CERTS" <<'PYEOF'
+import base64, json, sys
+name, endpoint, certs = sys.argv[1:4]
+def b64(f):
+    with open(f"{certs}/{f}", "rb") as fh:
+        return base64.b64encode(fh.read()).decode()
+print(json.dumps({"name": name, "endpoint": endpoint, "scheme": "https", "auth_mode": "mtls",
+                  "ca_cert": b64("ca.crt"), "client_cert": b64("client.crt"),
+                  "client_key": b64("client.key"), "description": "simulated gateway (stack.sh)",
+                  "labels": {"env": "dev"}}))
+PYEOF
+  )
+  code=$(curl -s -o "$BW_SIM_DIR/register.json" -w '%{http_code}' --cacert "$BW_TLS_CERT" \
+    -H 'Content-Type: application/json' --data-binary @- "$BW_URL/api/gateway/register" \
+    <<<"$body") || code=000
+  [[ $code == 201 ]] || bw_die "registering the simulated gateway failed (HTTP $code): $(cat "$BW_SIM_DIR/register.json" 2>/dev/null)"
+  # First health probe, so the dashboard shows it connected right away.
+  curl -s -o /dev/null --cacert "$BW_TLS_CERT" -X POST \
+    "$BW_URL/api/gateway/$BW_SIM_NAME/test-connection" || true
+  bw_say "gateway-sim: registered as $BW_SIM_NAME"
+}
+
+bw_sim_stop() {
+  bw_sim_paths
+  bw_stop gateway-sim "$BW_SIM_PID" gateway_sim.py TERM
+}
+
 bw_status() {
   local pid rc=0
   bw_say "run dir:  $BW_RUN_DIR"
@@ -619,6 +748,12 @@ bw_status() {
     bw_say "fcgi:     running (pid $pid, socket $BW_FCGI_SOCKET)"
   else
     bw_say "fcgi:     stopped"
+    rc=3
+  fi
+  if pid=$(bw_worker_pid); then
+    bw_say "worker:   running (pid $pid)"
+  else
+    bw_say "worker:   stopped"
     rc=3
   fi
   if pid=$(bw_nginx_pid); then

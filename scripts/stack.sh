@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The local Breakwater stack: private MariaDB, the FastCGI pool and nginx with TLS.
 #
-#   scripts/stack.sh up|down|status|restart-fcgi|restart-db|url
+#   scripts/stack.sh up|down|status|restart-fcgi|restart-worker|restart-db|url
 #
 # Environment (defaults in brackets):
 #   BW_RUN_DIR     run directory with configs, data, sockets, logs   [<checkout>/run]
@@ -74,6 +74,12 @@ save_env() {
     printf 'BW_DB_SOCKET=%q\n' "$BW_DB_SOCKET"
     printf 'BW_DB_NAME=%q\n' "$BW_DB_NAME"
     printf 'BW_STACK=%q\n' "$BW_CHECKOUT/scripts/stack.sh"
+    if [[ -n ${BW_SIM_PORT-} ]]; then
+      printf 'BW_SIM_NAME=%q\n' "$BW_SIM_NAME"
+      printf 'BW_SIM_ENDPOINT=%q\n' "127.0.0.1:$BW_SIM_PORT"
+      printf 'BW_SIM_CONTROL=%q\n' "http://127.0.0.1:$BW_SIM_CONTROL_PORT"
+      printf 'BW_SIM_CERTS=%q\n' "$BW_SIM_CERTS"
+    fi
   } >"$tmp"
   mv -f "$tmp" "$BW_RUN_DIR/env"
 }
@@ -113,15 +119,21 @@ cmd_up() {
     bw_fcgi_stop
   fi
   bw_fcgi_start
+  bw_worker_start
   bw_nginx_config
   bw_nginx_start
   bw_wait_http /healthz
-  bw_say "Breakwater is up: $BW_URL/"
+  bw_sim_start
+  bw_sim_register
+  save_env
+  bw_say "Breakwater is up: $BW_URL/ (simulated gateway: $BW_SIM_NAME)"
 }
 
 cmd_down() {
   # Reverse start order: nothing is left talking to a process that is already gone.
+  bw_sim_stop
   bw_nginx_stop
+  bw_worker_stop
   bw_fcgi_stop
   bw_db_stop
 }
@@ -134,6 +146,12 @@ cmd_restart_fcgi() {
   if bw_nginx_pid >/dev/null; then
     bw_wait_http /healthz
   fi
+}
+
+cmd_restart_worker() {
+  bw_need_binaries
+  bw_worker_stop
+  bw_worker_start
 }
 
 cmd_restart_db() {
@@ -155,7 +173,7 @@ main() {
       usage
       exit 0
       ;;
-    up | down | status | restart-fcgi | restart-db | url) ;;
+    up | down | status | restart-fcgi | restart-worker | restart-db | url) ;;
     *)
       usage >&2
       exit 2
@@ -167,6 +185,7 @@ main() {
     down) cmd_down ;;
     status) bw_status ;;
     restart-fcgi) cmd_restart_fcgi ;;
+    restart-worker) cmd_restart_worker ;;
     restart-db) cmd_restart_db ;;
     url) bw_say "$BW_URL/" ;;
   esac

@@ -272,6 +272,11 @@ main() {
     export BW_STACK=$STACK
     export BW_BUILD_DIR=$TEST_BUILD_DIR
     export BW_PORT=$PORT BW_SANITIZERS=1 BW_RATE_LIMIT=off
+    # The stack's simulated gateway (BW_SIM_NAME, BW_SIM_ENDPOINT, BW_SIM_CONTROL, BW_SIM_CERTS).
+    local line
+    while IFS= read -r line; do
+      export "${line%%=*}=$(eval "printf '%s' ${line#*=}")"
+    done < <(grep '^BW_SIM_' "$RUN/env")
   fi
   local suite
   for suite in "${STACK_SUITES[@]}"; do

@@ -11,12 +11,23 @@
 #include "services/registry.h"
 
 #define TS(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%s.%f+00:00')"
-#define SELECT_GATEWAY                                                                  \
-	"SELECT id, name, endpoint, scheme, auth_mode, ca_cert IS NOT NULL,"            \
-	" client_cert IS NOT NULL, client_key IS NOT NULL, metadata_json, description," \
-	" labels_json, " TS("registered_at") ", " TS("last_seen") ", last_status FROM gateways"
+#define SELECT_GATEWAY                                                                          \
+	"SELECT id, name, endpoint, scheme, auth_mode, ca_cert IS NOT NULL,"                    \
+	" client_cert IS NOT NULL, client_key IS NOT NULL, metadata_json, description,"         \
+	" labels_json, " TS("registered_at") ", " TS(                                           \
+	    "last_seen") ", last_status, version, compat,"                                      \
+			 " " TS("last_health") ", last_health > UTC_TIMESTAMP(6) - INTERVAL ? " \
+					       "SECOND FROM gateways"
 
 static const char sql_get[] = SELECT_GATEWAY " WHERE name = ?";
+static const char sql_creds[] =
+    "SELECT endpoint, scheme, ca_cert, client_cert, client_key FROM gateways WHERE name = ?";
+/* A probe that reached the gateway sets last_seen; version/compat are kept when it did not. */
+static const char sql_health[] =
+    "UPDATE gateways SET last_status = ?, last_health = UTC_TIMESTAMP(6),"
+    " last_seen = IF(?, UTC_TIMESTAMP(6), last_seen), version = COALESCE(?, version),"
+    " compat = COALESCE(?, compat), health_failures = IF(?, 0, health_failures + 1)"
+    " WHERE name = ?";
 static const char sql_list[] = SELECT_GATEWAY " ORDER BY name";
 static const char sql_insert[] =
     "INSERT INTO gateways (name, endpoint, scheme, auth_mode, ca_cert, client_cert, client_key,"
@@ -99,6 +110,25 @@ enum bw_err bw_registry_generation(struct bw_svc *svc, uint64_t *gen)
 	}
 	return BW_OK;
 }
+/* Leases: a row is claimed by one worker at a time (the UPDATE locks it), and only when its
+ * next probe is due, so several workers probe each gateway once per interval between them. */
+static const char sql_claim[] =
+    "UPDATE gateways SET probe_owner = ?,"
+    " probe_lease_until = UTC_TIMESTAMP(6) + INTERVAL ? SECOND"
+    " WHERE (probe_lease_until IS NULL OR probe_lease_until < UTC_TIMESTAMP(6))"
+    " AND (next_probe_at IS NULL OR next_probe_at <= UTC_TIMESTAMP(6))"
+    " ORDER BY next_probe_at, name LIMIT ?";
+static const char sql_claimed[] =
+    "SELECT name FROM gateways WHERE probe_owner = ? AND probe_lease_until > UTC_TIMESTAMP(6)"
+    " ORDER BY name";
+/* After 10 consecutive failures the interval doubles per further failure, up to 300 s. */
+static const char sql_probe_done[] =
+    "UPDATE gateways SET probe_owner = NULL, probe_lease_until = NULL,"
+    " next_probe_at = UTC_TIMESTAMP(6) + INTERVAL IF(health_failures >= 10,"
+    " LEAST(? * POW(2, LEAST(health_failures - 9, 20)), GREATEST(?, 300)), ?) SECOND"
+    " WHERE name = ? AND probe_owner = ?";
+static const char sql_release[] =
+    "UPDATE gateways SET probe_owner = NULL, probe_lease_until = NULL WHERE probe_owner = ?";
 
 /* Parses stored JSON text into an object owned by the arena; bad or absent text gives {}. */
 static struct json_object *stored_object(struct bw_arena *a, const char *text, size_t len)
@@ -136,6 +166,10 @@ static enum bw_err row_to_gateway(struct bw_arena *a, const struct bw_dbres *r, 
 	g->registered_at = bw_db_cell(r, i, 11);
 	g->last_seen = bw_db_cell(r, i, 12);
 	g->last_status = bw_db_cell(r, i, 13);
+	g->version = bw_db_cell(r, i, 14);
+	g->compat = bw_db_cell(r, i, 15);
+	g->last_health = bw_db_cell(r, i, 16);
+	g->health_fresh = bw_db_cell(r, i, 17) != NULL && strcmp(bw_db_cell(r, i, 17), "1") == 0;
 	if (g->metadata == NULL || g->labels == NULL)
 		return BW_ENOMEM;
 	struct json_object *rt = NULL;
@@ -148,8 +182,8 @@ static enum bw_err row_to_gateway(struct bw_arena *a, const struct bw_dbres *r, 
 enum bw_err bw_registry_get(struct bw_svc *svc, const char *name, struct bw_gateway *out)
 {
 	struct bw_dbres r;
-	struct bw_dbarg arg = bw_dba_text(name);
-	enum bw_err rc = bw_db_query(svc->db, svc->arena, sql_get, &arg, 1, &r);
+	struct bw_dbarg args[] = {bw_dba_int(BW_HEALTH_FRESH_S), bw_dba_text(name)};
+	enum bw_err rc = bw_db_query(svc->db, svc->arena, sql_get, args, 2, &r);
 	if (rc != BW_OK)
 		return rc;
 	if (r.nrows == 0)
@@ -177,7 +211,8 @@ enum bw_err bw_registry_list(struct bw_svc *svc, const struct bw_label_filter *f
 			     struct bw_gateway **items, size_t *n)
 {
 	struct bw_dbres r;
-	enum bw_err rc = bw_db_query(svc->db, svc->arena, sql_list, NULL, 0, &r);
+	struct bw_dbarg arg = bw_dba_int(BW_HEALTH_FRESH_S);
+	enum bw_err rc = bw_db_query(svc->db, svc->arena, sql_list, &arg, 1, &r);
 	if (rc != BW_OK)
 		return rc;
 	struct bw_gateway *list = bw_arena_alloc(svc->arena, sizeof(*list) * (r.nrows + 1));
@@ -340,4 +375,99 @@ enum bw_err bw_registry_count(struct bw_svc *svc, long long *count)
 	if (rc == BW_OK)
 		*count = r.nrows == 1 ? atoll(bw_db_cell(&r, 0, 0)) : 0;
 	return rc;
+}
+
+static enum bw_err open_blob(struct bw_svc *svc, const char *name, const char *field,
+			     const struct bw_dbres *r, size_t col, struct bw_blob *out)
+{
+	out->p = NULL;
+	out->len = 0;
+	if (bw_db_cell(r, 0, col) == NULL)
+		return BW_OK;
+	char *aad = bw_arena_printf(svc->arena, "gateway:%s:%s", name, field);
+	uint8_t *pt = NULL;
+	if (aad == NULL)
+		return BW_ENOMEM;
+	enum bw_err rc = bw_open(svc->master_key, aad, bw_db_cell(r, 0, col), bw_db_len(r, 0, col),
+				 svc->arena, &pt, &out->len);
+	if (rc == BW_OK)
+		out->p = pt;
+	return rc;
+}
+
+enum bw_err bw_registry_creds(struct bw_svc *svc, const char *name, struct bw_gateway_creds *out)
+{
+	struct bw_dbres r;
+	struct bw_dbarg arg = bw_dba_text(name);
+	enum bw_err rc = bw_db_query(svc->db, svc->arena, sql_creds, &arg, 1, &r);
+	if (rc != BW_OK)
+		return rc;
+	if (r.nrows == 0)
+		return BW_ENOTFOUND;
+	memset(out, 0, sizeof(*out));
+	out->endpoint = bw_db_cell(&r, 0, 0);
+	out->scheme = bw_db_cell(&r, 0, 1);
+	if ((rc = open_blob(svc, name, "ca_cert", &r, 2, &out->ca_cert)) != BW_OK ||
+	    (rc = open_blob(svc, name, "client_cert", &r, 3, &out->client_cert)) != BW_OK ||
+	    (rc = open_blob(svc, name, "client_key", &r, 4, &out->client_key)) != BW_OK)
+		bw_log(BW_LOG_ERROR, "registry", NULL, "gateway %s: stored credentials unreadable",
+		       name);
+	return rc;
+}
+
+enum bw_err bw_registry_set_health(struct bw_svc *svc, const char *name,
+				   const struct bw_health_note *h)
+{
+	struct bw_dbarg args[] = {
+	    bw_dba_text(h->status), bw_dba_int(h->reached), bw_dba_text(h->version),
+	    bw_dba_text(h->compat), bw_dba_int(h->reached), bw_dba_text(name),
+	};
+	/* Health is part of every rendered list, so it moves the registry generation too. */
+	uint64_t gen = 0;
+	enum bw_err rc = begin_write(svc, &gen);
+	if (rc != BW_OK)
+		return rc;
+	rc = bw_db_exec(svc->db, sql_health, args, 6, NULL, NULL);
+	if (rc == BW_OK)
+		rc = bw_db_commit(svc->db);
+	else
+		bw_db_rollback(svc->db);
+	if (rc == BW_OK)
+		publish(svc, gen);
+	return rc;
+}
+
+enum bw_err bw_registry_claim_probes(struct bw_svc *svc, const char *owner, int lease_s, int max,
+				     const char ***names, size_t *n)
+{
+	struct bw_dbarg args[] = {bw_dba_text(owner), bw_dba_int(lease_s), bw_dba_int(max)};
+	struct bw_dbres r;
+	*n = 0;
+	enum bw_err rc = bw_db_exec(svc->db, sql_claim, args, 3, NULL, NULL);
+	if (rc == BW_OK)
+		rc = bw_db_query(svc->db, svc->arena, sql_claimed, args, 1, &r);
+	if (rc != BW_OK)
+		return rc;
+	const char **list = bw_arena_alloc(svc->arena, sizeof(char *) * (r.nrows + 1));
+	if (list == NULL)
+		return BW_ENOMEM;
+	for (size_t i = 0; i < r.nrows; i++)
+		list[i] = bw_db_cell(&r, i, 0);
+	*names = list;
+	*n = r.nrows;
+	return BW_OK;
+}
+
+enum bw_err bw_registry_probe_done(struct bw_svc *svc, const char *owner, const char *name,
+				   int interval_s)
+{
+	struct bw_dbarg args[] = {bw_dba_int(interval_s), bw_dba_int(interval_s),
+				  bw_dba_int(interval_s), bw_dba_text(name), bw_dba_text(owner)};
+	return bw_db_exec(svc->db, sql_probe_done, args, 5, NULL, NULL);
+}
+
+enum bw_err bw_registry_release_probes(struct bw_svc *svc, const char *owner)
+{
+	struct bw_dbarg arg = bw_dba_text(owner);
+	return bw_db_exec(svc->db, sql_release, &arg, 1, NULL, NULL);
 }

@@ -25,8 +25,15 @@ struct bw_gateway {
 	const char *registered_at;    /* RFC 3339 UTC */
 	const char *last_seen;        /* may be NULL */
 	const char *last_status;
-	const char *runtime; /* metadata.runtime when a non-empty string, else NULL */
+	const char *runtime;     /* metadata.runtime when a non-empty string, else NULL */
+	const char *version;     /* from the last answered Health; may be NULL */
+	const char *compat;      /* bw_gwver_verdict of version; may be NULL */
+	const char *last_health; /* time of the last probe; may be NULL */
+	bool health_fresh;       /* the last probe is younger than BW_HEALTH_FRESH_S */
 };
+
+/* A probe older than this no longer says anything about the connection. */
+#define BW_HEALTH_FRESH_S 120
 
 struct bw_blob {
 	const uint8_t *p; /* NULL when absent */
@@ -83,6 +90,34 @@ enum bw_err bw_registry_delete(struct bw_svc *svc, const struct bw_actor *actor,
 /* The current registry generation: it changes with every committed write to the registry, so a
  * rendering cached under one generation is current while the generation is unchanged. */
 enum bw_err bw_registry_generation(struct bw_svc *svc, uint64_t *gen);
+/* The stored connection material of a gateway, opened (arena memory, NUL-terminated PEM).
+ * BW_ENOTFOUND when unknown; BW_ECRYPTO when a sealed value does not open. */
+struct bw_gateway_creds {
+	const char *endpoint, *scheme;
+	struct bw_blob ca_cert, client_cert, client_key;
+};
+enum bw_err bw_registry_creds(struct bw_svc *svc, const char *name, struct bw_gateway_creds *out);
+
+/* Records a health probe. status: "healthy", "degraded", "unhealthy", "unspecified",
+ * "unknown" or "unreachable"; reached: the gateway answered (then version/compat, if not NULL,
+ * replace the stored ones). */
+struct bw_health_note {
+	const char *status, *version, *compat;
+	bool reached;
+};
+enum bw_err bw_registry_set_health(struct bw_svc *svc, const char *name,
+				   const struct bw_health_note *h);
+
+/* Health-probe leases (breakwater-worker). Claims up to max gateways whose next probe is due
+ * and that no live lease holds, for lease_s seconds; *names (arena) lists what owner holds. */
+enum bw_err bw_registry_claim_probes(struct bw_svc *svc, const char *owner, int lease_s, int max,
+				     const char ***names, size_t *n);
+/* Ends owner's lease on name and schedules its next probe interval_s from now (longer after
+ * 10 consecutive failures, up to 300 s). */
+enum bw_err bw_registry_probe_done(struct bw_svc *svc, const char *owner, const char *name,
+				   int interval_s);
+/* Drops every lease owner holds (clean shutdown). */
+enum bw_err bw_registry_release_probes(struct bw_svc *svc, const char *owner);
 
 /* Counts registered gateways (for readiness). */
 enum bw_err bw_registry_count(struct bw_svc *svc, long long *count);

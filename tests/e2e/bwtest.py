@@ -10,10 +10,14 @@ import hashlib
 import ipaddress
 import json
 import os
+import random
 import re
 import select
 import socket
 import ssl
+import string
+import subprocess
+import tempfile
 import urllib.parse
 from datetime import datetime, timedelta, timezone
 
@@ -77,12 +81,16 @@ def runtime_filter_detail(value):
     return f"runtime '{value}' is not recognised; known runtimes: docker, kubernetes, libkrun"
 
 
+# The reference's 18 keys plus what Breakwater adds from the stored health: the compatibility
+# verdict of the gateway's version and the time of the last health probe (list items also carry
+# the version).
 GATEWAY_KEYS = frozenset({
     "name", "endpoint", "scheme", "auth_mode", "has_ca_cert", "has_client_cert",
     "has_client_key", "metadata", "status", "last_status", "connected", "description",
     "labels", "registered_at", "last_seen", "configured", "version", "runtime",
+    "compatibility", "last_health",
 })
-LIST_ITEM_KEYS = GATEWAY_KEYS - {"configured", "version"}
+LIST_ITEM_KEYS = GATEWAY_KEYS - {"configured"}
 GATEWAY_STATUSES = frozenset({"connected", "unreachable", "offline"})
 
 PROBLEM_KEYS = frozenset({"type", "title", "status", "detail", "code", "request_id"})
@@ -110,21 +118,62 @@ def b64(data):
     return base64.b64encode(data).decode("ascii")
 
 
-def pem_bytes(size, tag="CERTIFICATE"):
-    """Exactly ``size`` random bytes that look like a PEM document (fresh content each call).
+_BUNDLE = None
 
-    Bundle validation is a later issue; until then any bytes are accepted.
+
+def test_bundle():
+    """The session's mTLS material: {"cert": PEM bytes, "key": PEM bytes}, made once with openssl.
+
+    A self-signed EC P-256 certificate with CA:TRUE and its key, so any combination the tests
+    send passes bundle validation: the certificate is also its own CA, and the key matches it.
     """
-    head = f"-----BEGIN {tag}-----\n".encode()
-    tail = f"\n-----END {tag}-----\n".encode()
-    if size < len(head) + len(tail) + 4:
-        return os.urandom(size)
-    fill = size - len(head) - len(tail)
-    stream = b""
-    while len(stream) < fill:
-        stream += os.urandom(48)
-    body = base64.b64encode(stream)[:fill]
-    return head + body + tail
+    global _BUNDLE
+    if _BUNDLE is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            key, cert = os.path.join(tmp, "k.pem"), os.path.join(tmp, "c.pem")
+            subprocess.run(
+                ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                 "ec_paramgen_curve:P-256", "-nodes", "-sha256", "-days", "30",
+                 "-subj", "/CN=e2e-bundle", "-addext", "basicConstraints=critical,CA:TRUE",
+                 "-addext", "keyUsage=critical,digitalSignature,keyCertSign",
+                 "-keyout", key, "-out", cert],
+                check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            with open(cert, "rb") as f:
+                cert_pem = f.read()
+            with open(key, "rb") as f:
+                key_pem = f.read()
+        _BUNDLE = {"cert": cert_pem, "key": key_pem}
+    return _BUNDLE
+
+
+def pem_bytes(size, tag="CERTIFICATE"):
+    """A valid PEM document of exactly ``size`` bytes (fresh content each call).
+
+    ``tag`` "CERTIFICATE" gives the session certificate (test_bundle), anything else its private
+    key. Registration validates bundles, so the bytes must really parse: the PEM is padded in
+    front with random comment lines, which OpenSSL's PEM reader skips. When ``size`` is smaller
+    than the PEM itself, the unpadded PEM is returned (still fresh: a random comment line).
+    """
+    pem = test_bundle()["cert" if tag == "CERTIFICATE" else "key"]
+    alphabet = string.ascii_letters + string.digits
+    rng = random.SystemRandom()
+    fill = size - len(pem)
+    if fill <= 0:
+        line = "".join(rng.choice(alphabet) for _ in range(16)) + "\n"
+        return line.encode() + pem
+    lines = []
+    while fill > 0:
+        n = min(fill, 64)
+        lines.append("".join(rng.choice(alphabet) for _ in range(n - 1)) + "\n")
+        fill -= n
+    data = "".join(lines).encode() + pem
+    assert len(data) == size
+    return data
+
+
+def pem_for(field, size):
+    """pem_bytes of the right kind for a certificate field (client_key gets the key)."""
+    return pem_bytes(size, "PRIVATE KEY" if field == "client_key" else "CERTIFICATE")
 
 
 def metadata_len(metadata):
@@ -265,6 +314,10 @@ def assert_gateway_shape(gw, keys=GATEWAY_KEYS):
         assert_rfc3339_utc(gw["last_seen"])
     if "version" in keys:
         assert gw["version"] is None or isinstance(gw["version"], str), gw
+    assert gw["compatibility"] in (None, "compatible", "newer", "unsupported", "ambiguous",
+                                   "unknown"), gw
+    if gw["last_health"] is not None:
+        assert_rfc3339_utc(gw["last_health"])
     for field in CERT_FIELDS:
         assert field not in gw, gw
 
@@ -464,6 +517,16 @@ class Api:
 
     def patch_json(self, path, obj, **kwargs):
         return self.request("PATCH", path, json=obj, **kwargs)
+
+    def put_json(self, path, obj, **kwargs):
+        return self.request("PUT", path, json=obj, **kwargs)
+
+    def post(self, path, **kwargs):
+        return self.request("POST", path, **kwargs)
+
+    def clone(self):
+        """Another client on its own connection (requests sessions are not thread-safe)."""
+        return Api(self.base_url, self.cafile)
 
     def delete(self, path, **kwargs):
         return self.request("DELETE", path, **kwargs)

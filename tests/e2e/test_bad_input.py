@@ -10,7 +10,7 @@ import pytest
 from bwtest import (
     DESCRIPTION_DETAIL, ENDPOINT, MAX_BODY_BYTES, MAX_CERT_BYTES, MAX_METADATA_CHARS,
     assert_json_invalid_422, assert_problem, assert_validation_422, b64, describe, gateway_row,
-    json_ok, media_type, metadata_of_size, nested_json, not_found_detail, pem_bytes,
+    json_ok, media_type, metadata_of_size, nested_json, not_found_detail, pem_bytes, pem_for,
 )
 
 MALFORMED = [
@@ -151,12 +151,14 @@ def _max_labels():
 
 
 def test_largest_valid_register_body_is_accepted(api, db, unique_name):
-    text = b64(pem_bytes(MAX_CERT_BYTES))
-    wrapped = "\n".join(text[i:i + 64] for i in range(0, len(text), 64)) + "\n"
+    def wrapped(field):
+        text = b64(pem_for(field, MAX_CERT_BYTES))
+        return "\n".join(text[i:i + 64] for i in range(0, len(text), 64)) + "\n"
     base = unique_name("m")
     name = base + "n" * (253 - len(base))
     body = {"name": name, "endpoint": ENDPOINT, "scheme": "https", "auth_mode": "mtls",
-            "ca_cert": wrapped, "client_cert": wrapped, "client_key": wrapped,
+            "ca_cert": wrapped("ca_cert"), "client_cert": wrapped("client_cert"),
+            "client_key": wrapped("client_key"),
             "description": "😀" * 1000, "labels": _max_labels(),
             "metadata": metadata_of_size(MAX_METADATA_CHARS, {"runtime": "docker"})}
     size = len(json.dumps(body).encode())

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from bwtest import (
-    CERT_FIELDS, ENDPOINT, b64, gateway_row, json_ok, pem_bytes,
+    CERT_FIELDS, ENDPOINT, b64, gateway_row, json_ok, pem_bytes, pem_for,
 )
 
 TEXT_TYPES = ("char", "varchar", "tinytext", "text", "mediumtext", "longtext", "binary",
@@ -113,7 +113,7 @@ def test_sealing_is_randomised(api, db, unique_name):
 def test_has_flags_follow_each_field(api, db, unique_name, given):
     name = unique_name()
     gw = json_ok(api.register({"name": name, "endpoint": ENDPOINT,
-                               given: b64(pem_bytes(200))}), 201)
+                               given: b64(pem_for(given, 200))}), 201)
     row = gateway_row(db, name)
     for field in CERT_FIELDS:
         assert gw[f"has_{field}"] is (field == given), gw

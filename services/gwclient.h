@@ -1,0 +1,77 @@
+/* gwclient: the per-process gRPC client to gateways (grpc core + protobuf-c). Owns the one
+ * channel cache of the process: a channel per gateway, created on first use, shared by all
+ * threads, keyed by gateway name + endpoint + a SHA-256 fingerprint of its credentials, so new
+ * certificates get a new channel while calls on the old one finish (refcount). Also owns the
+ * per-gateway reconnect backoff (5 s doubling to 60 s). gRPC status codes stop here: callers get
+ * enum bw_gw_status. Network I/O never happens under the cache lock. */
+#ifndef BW_GWCLIENT_H
+#define BW_GWCLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "lib/conf.h"
+#include "lib/err.h"
+#include "services/registry.h"
+
+enum bw_gw_status {
+	BW_GW_OK = 0,
+	BW_GW_NOT_CONNECTED,   /* unreachable, in reconnect backoff, or no usable credentials */
+	BW_GW_INVALID,         /* INVALID_ARGUMENT, OUT_OF_RANGE */
+	BW_GW_NOT_FOUND,       /* NOT_FOUND */
+	BW_GW_CONFLICT,        /* ALREADY_EXISTS, ABORTED, FAILED_PRECONDITION */
+	BW_GW_PERMISSION,      /* PERMISSION_DENIED */
+	BW_GW_UNAUTHENTICATED, /* UNAUTHENTICATED */
+	BW_GW_EXHAUSTED,       /* RESOURCE_EXHAUSTED */
+	BW_GW_TIMEOUT,         /* DEADLINE_EXCEEDED */
+	BW_GW_UNIMPLEMENTED,   /* UNIMPLEMENTED */
+	BW_GW_FAILED           /* anything else */
+};
+
+struct bw_gw_result {
+	enum bw_gw_status st;
+	const char *code_name; /* the gRPC code's name ("NOT_FOUND"), static; "" without one */
+	char why[200];         /* for logs and test-connection: what went wrong (no secrets) */
+};
+
+/* Where and how to reach one gateway (strings borrowed for the call). */
+struct bw_gw_target {
+	const char *name;
+	const struct bw_gateway_creds *creds;
+};
+
+/* Call once per process, in the forked worker (never before fork), before any call. */
+enum bw_err bw_gw_process_init(const struct bw_conf *conf);
+/* Releases every channel and shuts gRPC down; after all calling threads have ended. */
+void bw_gw_process_shutdown(void);
+
+/* Forgets the backoff of a gateway and drops its cached channel (test-connection). */
+void bw_gw_reset(const char *name);
+/* Drops the cached channel of a gateway (unregistered); calls in flight finish. */
+void bw_gw_forget(const char *name);
+
+/* One unary call with the configured deadline. Idempotent reads are retried with jittered
+ * exponential backoff on UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED and ABORTED.
+ * method is the full path ("/openshell.v1.OpenShell/Health"). On BW_GW_OK *resp is an unpacked
+ * message the caller frees with protobuf_c_message_free_unpacked(*resp, NULL). */
+struct bw_gw_result bw_gw_unary(const struct bw_gw_target *t, const char *method,
+				const ProtobufCMessage *req,
+				const ProtobufCMessageDescriptor *resp_desc, bool idempotent,
+				ProtobufCMessage **resp);
+
+/* One Health probe of a batch: target in, outcome out. */
+struct bw_gw_probe {
+	struct bw_gw_target t;
+	struct bw_gw_result res;
+	int health;       /* openshell.v1.ServiceStatus when res.st == BW_GW_OK */
+	char version[64]; /* HealthResponse.version (truncated), "" without one */
+};
+
+/* Probes every target with Health at the same time, at most concurrency calls in flight, as
+ * asynchronous calls on one completion queue; each call has the configured deadline (no
+ * retries: the next round is the retry). Gateways in reconnect backoff are not contacted. */
+void bw_gw_probe_many(struct bw_gw_probe *probes, size_t n, int concurrency);
+
+#endif
