@@ -12,6 +12,7 @@
 
 #include "fcgi/router.h"
 #include "lib/err.h"
+#include "services/auth.h"
 #include "services/svc.h"
 
 struct bw_qparam {
@@ -21,9 +22,10 @@ struct bw_qparam {
 struct bw_req {
 	FCGX_Request *fcgx;
 	struct bw_arena *arena;
-	struct bw_svc svc;     /* what handlers pass to services */
-	struct bw_actor actor; /* who is calling, for audit rows */
-	enum bw_role role;     /* the caller's effective role */
+	struct bw_svc svc;       /* what handlers pass to services */
+	struct bw_actor actor;   /* who is calling, for audit rows */
+	enum bw_role role;       /* the caller's effective role */
+	struct bw_principal who; /* the authenticated caller (fcgi/auth.c) */
 
 	const char *method, *uri, *path, *query, *content_type, *request_id, *client_ip;
 	long long content_length; /* -1 when absent */

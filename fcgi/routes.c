@@ -19,6 +19,19 @@ const struct bw_route bw_routes[] = {
     {BW_GET, "/api/gateway/{name}/info", bw_h_gateway_info, BW_ROLE_VIEWER, BW_BODY_NONE, 0},
     {BW_PATCH, "/api/gateway/{name}", bw_h_gateway_patch, BW_ROLE_ADMIN, BW_BODY_JSON, 256 * KiB},
     {BW_DELETE, "/api/gateway/{name}", bw_h_gateway_delete, BW_ROLE_ADMIN, BW_BODY_NONE, 0},
+
+    /* Public: each handler identifies the caller itself where it matters (check, logout). */
+    {BW_POST, "/api/auth/setup", bw_h_auth_setup, BW_ROLE_PUBLIC, BW_BODY_JSON, 16 * KiB},
+    {BW_POST, "/api/auth/login", bw_h_auth_login, BW_ROLE_PUBLIC, BW_BODY_JSON, 16 * KiB},
+    {BW_POST, "/api/auth/logout", bw_h_auth_logout, BW_ROLE_PUBLIC, BW_BODY_NONE, 0},
+    {BW_GET, "/api/auth/check", bw_h_auth_check, BW_ROLE_PUBLIC, BW_BODY_NONE, 0},
+    {BW_GET, "/api/auth/service-principals", bw_h_sp_list, BW_ROLE_ADMIN, BW_BODY_NONE, 0},
+    {BW_POST, "/api/auth/service-principals", bw_h_sp_create, BW_ROLE_ADMIN, BW_BODY_JSON,
+     16 * KiB},
+    {BW_DELETE, "/api/auth/service-principals/{sp_id}", bw_h_sp_delete, BW_ROLE_ADMIN, BW_BODY_NONE,
+     0},
+    {BW_POST, "/api/auth/service-principals/{sp_id}/rotate", bw_h_sp_rotate, BW_ROLE_ADMIN,
+     BW_BODY_NONE, 0},
 };
 
 const size_t bw_routes_count = sizeof(bw_routes) / sizeof(bw_routes[0]);

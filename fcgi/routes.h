@@ -22,4 +22,14 @@ void bw_h_gateway_info(struct bw_req *req);
 void bw_h_gateway_patch(struct bw_req *req);
 void bw_h_gateway_delete(struct bw_req *req);
 
+/* h_auth.c */
+void bw_h_auth_setup(struct bw_req *req);
+void bw_h_auth_login(struct bw_req *req);
+void bw_h_auth_logout(struct bw_req *req);
+void bw_h_auth_check(struct bw_req *req);
+void bw_h_sp_list(struct bw_req *req);
+void bw_h_sp_create(struct bw_req *req);
+void bw_h_sp_delete(struct bw_req *req);
+void bw_h_sp_rotate(struct bw_req *req);
+
 #endif

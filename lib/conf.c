@@ -51,6 +51,13 @@ static const struct key keys[] = {
     STR(log_level, "info", "debug, info, warn or error"),
     NUM(shutdown_timeout, K_INT, 1, 3600, "30",
 	"seconds a stopping worker may spend finishing in-flight requests"),
+    NUM(session_idle_timeout, K_INT, 60, 31536000, "28800",
+	"seconds a login session may stay unused before it ends"),
+    NUM(session_max_age, K_INT, 60, 31536000, "604800",
+	"seconds a login session lasts at most (also the cookie's Max-Age)"),
+    NUM(password_min_length, K_INT, 1, 72, "8", "minimum password length in characters"),
+    NUM(password_require_complexity, K_BOOL, 0, 1, "false",
+	"passwords need an upper-case letter, a lower-case letter and a digit"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -29,6 +29,10 @@ struct bw_conf {
 	bool local_mode;
 	char log_level[16];
 	int shutdown_timeout;
+	int session_idle_timeout;
+	int session_max_age;
+	int password_min_length;
+	bool password_require_complexity;
 };
 
 /* Fills conf with defaults, then the file at path (NULL: $BREAKWATER_CONFIG or the default path;

@@ -20,6 +20,7 @@ BW_START_TIMEOUT=30
 BW_STOP_TIMEOUT=30
 BW_DB_NAME=breakwater
 BW_DB_USER=breakwater
+BW_ADMIN_EMAIL=admin@breakwater.local
 
 # --- messages -----------------------------------------------------------------------------------
 
@@ -70,6 +71,7 @@ bw_set_paths() {
   BW_CONFIG=$BW_CONF_DIR/breakwater.conf
   BW_MASTER_KEY=$BW_CONF_DIR/master.key
   BW_DB_PASSWORD_FILE=$BW_CONF_DIR/db.password
+  BW_ADMIN_PASSWORD_FILE=$BW_CONF_DIR/admin.password
   BW_DB_DATA=$BW_RUN_DIR/mysql/data
   BW_DB_SOCKET=$BW_RUN_DIR/mysql/mysqld.sock
   BW_DB_PID=$BW_RUN_DIR/mysql/mysqld.pid
@@ -396,6 +398,20 @@ bw_keygen() {
 bw_migrate() {
   bw_say "breakwaterctl: migrating"
   "$BW_BUILD_DIR/breakwaterctl" --config "$BW_CONFIG" migrate || bw_die "breakwaterctl migrate failed"
+}
+
+# bw_bootstrap_admin: the stack's first admin, $BW_ADMIN_EMAIL, with a random password made once
+# and kept in conf/admin.password (0600). breakwaterctl creates it only while no user exists, so
+# this is idempotent and never touches an account made later. Done here rather than in the pool
+# because nothing may touch the database before the pool forks its workers.
+bw_bootstrap_admin() {
+  if [[ ! -s $BW_ADMIN_PASSWORD_FILE ]]; then
+    (umask 077 && openssl rand -hex 16 >"$BW_ADMIN_PASSWORD_FILE")
+  fi
+  chmod 0600 "$BW_ADMIN_PASSWORD_FILE"
+  BREAKWATER_ADMIN_EMAIL=$BW_ADMIN_EMAIL BREAKWATER_ADMIN_PASSWORD=$(<"$BW_ADMIN_PASSWORD_FILE") \
+    "$BW_BUILD_DIR/breakwaterctl" --config "$BW_CONFIG" bootstrap-admin ||
+    bw_die "breakwaterctl bootstrap-admin failed"
 }
 
 # bw_tls_cert: self-signed P-256 certificate for 127.0.0.1/localhost (kept while valid for at

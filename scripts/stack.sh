@@ -74,6 +74,8 @@ save_env() {
     printf 'BW_DB_SOCKET=%q\n' "$BW_DB_SOCKET"
     printf 'BW_DB_NAME=%q\n' "$BW_DB_NAME"
     printf 'BW_STACK=%q\n' "$BW_CHECKOUT/scripts/stack.sh"
+    printf 'BW_ADMIN_EMAIL=%q\n' "$BW_ADMIN_EMAIL"
+    printf 'BW_ADMIN_PASSWORD_FILE=%q\n' "$BW_ADMIN_PASSWORD_FILE"
   } >"$tmp"
   mv -f "$tmp" "$BW_RUN_DIR/env"
 }
@@ -106,6 +108,7 @@ cmd_up() {
   bw_write_config
   bw_keygen
   bw_migrate
+  bw_bootstrap_admin
   bw_tls_cert
   # Otherwise "up" after editing C code would keep serving the old code without a word.
   if bw_fcgi_stale; then

@@ -95,6 +95,12 @@ REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 RFC3339_UTC_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?\+00:00$")
 
 
+# Credentials every client of the suite sends (set once per session by conftest.py: a bearer key
+# of an admin service principal) and the audit actor they produce.
+AUTH_HEADERS = {}
+AUTH = {"actor": None, "role": "admin"}
+
+
 def env(name):
     value = os.environ.get(name)
     if not value:
@@ -333,7 +339,7 @@ def _response_complete(data):
 
 
 def raw_request(base_url, cafile, method, target, headers=None, body=None, *, chunked=False,
-                piece_size=65536, timeout=60):
+                piece_size=65536, timeout=60, auth=True):
     """Send one request on a fresh TLS connection (``Connection: close``) and read the answer.
 
     ``target`` is sent byte for byte (no normalisation, no quoting). ``body`` is bytes or an
@@ -354,8 +360,13 @@ def raw_request(base_url, cafile, method, target, headers=None, body=None, *, ch
             pieces = body
         lines = [f"{method} {target} HTTP/1.1".encode("utf-8"),
                  f"Host: {url.netloc}".encode("ascii"), b"Connection: close"]
-        names = {k.lower() for k in (headers or {})}
-        for k, v in (headers or {}).items():
+        headers = dict(headers or {})
+        if auth:
+            for k, v in AUTH_HEADERS.items():
+                if k.lower() not in {h.lower() for h in headers}:
+                    headers[k] = v
+        names = {k.lower() for k in headers}
+        for k, v in headers.items():
             lines.append(f"{k}: {v}".encode("latin-1"))
         if chunked:
             lines.append(b"Transfer-Encoding: chunked")
@@ -430,22 +441,26 @@ def quote_name(name):
     return urllib.parse.quote(name, safe="")
 
 
-def new_session(cafile):
+def new_session(cafile, auth=True):
     """A requests session that trusts only the stack's certificate and ignores the environment
-    (REQUESTS_CA_BUNDLE would otherwise override ``verify``; proxies must not be used)."""
+    (REQUESTS_CA_BUNDLE would otherwise override ``verify``; proxies must not be used). With
+    ``auth`` it sends the suite's credentials (AUTH_HEADERS) on every request."""
     session = requests.Session()
     session.trust_env = False
     session.verify = cafile
+    if auth:
+        session.headers.update(AUTH_HEADERS)
     return session
 
 
 class Api:
     """A small client for the stack behind nginx (keep-alive session, CA = the stack's cert)."""
 
-    def __init__(self, base_url, cafile):
+    def __init__(self, base_url, cafile, auth=True):
         self.base_url = base_url.rstrip("/")
         self.cafile = cafile
-        self.session = new_session(cafile)
+        self.auth = auth
+        self.session = new_session(cafile, auth)
         self.created = []  # names registered through register(); removed after each test
 
     def url(self, path):
@@ -475,6 +490,7 @@ class Api:
         return self.request(method, path, data=data, headers=hdrs)
 
     def raw(self, method, target, headers=None, body=None, **kwargs):
+        kwargs.setdefault("auth", self.auth)
         return raw_request(self.base_url, self.cafile, method, target, headers, body, **kwargs)
 
     # --- registry shortcuts ---
@@ -563,10 +579,10 @@ def one_audit_row(db, action, resource_id):
 
 
 def assert_audit_row(row, resp, action, name):
-    """The fields every gateway audit row carries (no-auth mode until the auth issue)."""
+    """The fields every gateway audit row carries (the suite acts as AUTH["actor"], an admin)."""
     assert row["action"] == action, row
-    assert row["actor"] == "no-auth", row
-    assert row["actor_role"] == "admin", row
+    assert row["actor"] == AUTH["actor"], row
+    assert row["actor_role"] == AUTH["role"], row
     assert row["resource_type"] == "gateway", row
     assert row["resource_id"] == name, row
     assert row["gateway_name"] == name, row

@@ -2,7 +2,13 @@
 
 The suite runs against a live stack (nginx + breakwater-fcgi + MariaDB) described by the
 environment of docs/stack-contract.md: BW_URL, BW_TLS_CERT, BW_DB_SOCKET, BW_DB_NAME, BW_STACK,
-BW_RUN_DIR. Run it with ``/usr/bin/python3 -m pytest tests/e2e``.
+BW_RUN_DIR, BW_ADMIN_EMAIL, BW_ADMIN_PASSWORD_FILE. Run it with
+``/usr/bin/python3 -m pytest tests/e2e``.
+
+Every client of the suite is authenticated: at session start the bootstrap admin logs in and
+creates an admin service principal, whose bearer key ``bwtest.AUTH_HEADERS`` then carries on
+every request (``api``, ``bwtest.new_session``, raw requests). Its audit actor is
+``bwtest.AUTH["actor"]``.
 
 Tests do not depend on each other, on their order or on an empty database: every name comes from
 ``unique_name`` and every gateway registered through ``api.register`` is unregistered after the
@@ -39,7 +45,39 @@ def bw_env():
 
 
 @pytest.fixture(scope="session")
-def api_session(bw_env):
+def admin_login(bw_env):
+    """``{"email", "password"}`` of the stack's bootstrap admin."""
+    try:
+        path = bwtest.env("BW_ADMIN_PASSWORD_FILE")
+        with open(path, encoding="ascii") as f:
+            password = f.read().strip()
+        return {"email": bwtest.env("BW_ADMIN_EMAIL"), "password": password}
+    except (RuntimeError, OSError) as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def suite_credentials(bw_env, admin_login):
+    """Logs the bootstrap admin in and creates the suite's admin service principal."""
+    with bwtest.new_session(bw_env["BW_TLS_CERT"], auth=False) as s:
+        resp = s.post(bw_env["BW_URL"] + "/api/auth/login", json=admin_login, timeout=60)
+        assert resp.status_code == 200, bwtest.describe(resp)
+        csrf = resp.json()["csrf_token"]
+        name = f"e2e-admin-{_RUN}"
+        resp = s.post(bw_env["BW_URL"] + "/api/auth/service-principals",
+                      json={"name": name, "role": "admin"}, headers={"X-CSRF-Token": csrf},
+                      timeout=60)
+        assert resp.status_code == 201, bwtest.describe(resp)
+        key = resp.json()["key"]
+        s.post(bw_env["BW_URL"] + "/api/auth/logout", headers={"X-CSRF-Token": csrf}, timeout=60)
+    bwtest.AUTH_HEADERS.clear()
+    bwtest.AUTH_HEADERS["Authorization"] = f"Bearer {key}"
+    bwtest.AUTH["actor"] = f"sp:{name}"
+    return {"name": name, "key": key}
+
+
+@pytest.fixture(scope="session")
+def api_session(bw_env, suite_credentials):
     client = bwtest.Api(bw_env["BW_URL"], bw_env["BW_TLS_CERT"])
     yield client
     client.session.close()
@@ -59,7 +97,7 @@ def api(api_session):
 
 
 @pytest.fixture
-def db(bw_env):
+def db(bw_env, suite_credentials):
     """A fresh autocommit connection to the stack's database (root over the unix socket)."""
     conn = bwtest.connect_db(bw_env)
     yield conn

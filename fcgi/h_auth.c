@@ -1,0 +1,411 @@
+/* h_auth: the /api/auth routes of the first milestone — first-run setup, login, logout, the
+ * session check, and the service-principal (API key) administration. Body shape problems are
+ * 422, value rules 400, as in the reference; a successful login or setup sets the sg_session
+ * cookie and returns the session's CSRF token in the body. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "fcgi/auth.h"
+#include "fcgi/body.h"
+#include "fcgi/request.h"
+#include "fcgi/routes.h"
+#include "lib/utf8.h"
+#include "services/auth.h"
+#include "services/password.h"
+#include "services/sp.h"
+
+#define MAX_EMAIL_CHARS 254
+#define MAX_SP_NAME 100
+#define ROLE_RULE "(must be one of ('admin', 'operator', 'viewer'))"
+
+static const char *fcgi_param(const struct bw_req *req, const char *name)
+{
+	const char *v = FCGX_GetParam(name, req->fcgx->envp);
+	return v != NULL ? v : "";
+}
+
+static struct json_object *str_or_null(const char *s)
+{
+	return s != NULL ? json_object_new_string(s) : NULL;
+}
+
+static void reply_obj(struct bw_req *req, int status, struct json_object *o)
+{
+	if (o == NULL) {
+		bw_reply_err(req, BW_ENOMEM);
+		return;
+	}
+	bw_reply_json(req, status, o);
+	json_object_put(o);
+}
+
+/* The body must be a JSON object; false after replying 422. */
+static bool body_object(struct bw_req *req, struct bw_verrs *v)
+{
+	if (!bw_verrs_init(v, req->arena)) {
+		bw_reply_err(req, BW_ENOMEM);
+		return false;
+	}
+	if (req->json != NULL && json_object_is_type(req->json, json_type_object))
+		return true;
+	bw_verrs_add(v, "model_attributes_type", NULL, "Input should be a valid dictionary");
+	bw_reply_invalid(req, v->list);
+	return false;
+}
+
+static void check_len(struct bw_verrs *v, const char *field, const char *s, size_t max)
+{
+	if (s == NULL)
+		return;
+	size_t n = bw_utf8_count(s, strlen(s));
+	if (n == 0)
+		bw_verrs_add(v, "string_too_short", field,
+			     "String should have at least 1 character");
+	else if (n > max) {
+		char msg[64];
+		snprintf(msg, sizeof(msg), "String should have at most %zu characters", max);
+		bw_verrs_add(v, "string_too_long", field, msg);
+	}
+}
+
+/* {email: str 1..254, password: str 1..128}; false after replying 422. */
+static bool read_credentials(struct bw_req *req, const char **email, const char **password)
+{
+	struct bw_verrs v;
+	bool present;
+	if (!body_object(req, &v))
+		return false;
+	bw_body_string(req->json, "email", BW_REQUIRED, &v, email, &present);
+	bw_body_string(req->json, "password", BW_REQUIRED, &v, password, &present);
+	check_len(&v, "email", *email, MAX_EMAIL_CHARS);
+	check_len(&v, "password", *password, BW_PASSWORD_MAX_CHARS);
+	if (!bw_verrs_any(&v))
+		return true;
+	bw_reply_invalid(req, v.list);
+	return false;
+}
+
+static struct bw_client client_of(const struct bw_req *req)
+{
+	struct bw_client c = {req->client_ip, fcgi_param(req, "HTTP_USER_AGENT")};
+	return c;
+}
+
+/* 200 {ok, role, email, csrf_token} and the cookie of the new session. */
+static void reply_session(struct bw_req *req, const struct bw_principal *p, const char *token)
+{
+	const char *cookie = bw_auth_cookie(req, token, req->svc.conf->session_max_age);
+	const char *csrf = bw_csrf_for(req->arena, token);
+	if (cookie == NULL || csrf == NULL) {
+		bw_reply_err(req, BW_ENOMEM);
+		return;
+	}
+	bw_req_header(req, "Set-Cookie", cookie);
+	struct json_object *o = json_object_new_object();
+	if (o != NULL) {
+		json_object_object_add(o, "ok", json_object_new_boolean(1));
+		json_object_object_add(o, "role", json_object_new_string(bw_rank_name(p->role)));
+		json_object_object_add(o, "email", json_object_new_string(p->email));
+		json_object_object_add(o, "csrf_token", json_object_new_string(csrf));
+	}
+	reply_obj(req, 200, o);
+}
+
+void bw_h_auth_setup(struct bw_req *req)
+{
+	const char *email = NULL, *pw = NULL, *hash = NULL, *token = NULL;
+	long long users = 0;
+	struct bw_principal p;
+	if (!read_credentials(req, &email, &pw))
+		return;
+	enum bw_err rc = bw_auth_user_count(&req->svc, &users);
+	if (rc != BW_OK) {
+		bw_reply_err(req, rc);
+		return;
+	}
+	if (users > 0) {
+		bw_reply_problem(req, 400, NULL, "Setup already complete");
+		return;
+	}
+	char *norm = bw_email_normalize(req->arena, email);
+	if (norm == NULL) {
+		bw_reply_err(req, BW_ENOMEM);
+		return;
+	}
+	if (norm[0] == '\0') {
+		bw_reply_problem(req, 400, NULL, "Email and password are required");
+		return;
+	}
+	if (!bw_email_valid(norm)) {
+		bw_reply_problem(req, 400, NULL, "Invalid email format");
+		return;
+	}
+	const struct bw_conf *conf = req->svc.conf;
+	const char *bad = bw_password_policy(pw, conf->password_min_length,
+					     conf->password_require_complexity, req->arena);
+	if (bad != NULL) {
+		bw_reply_problem(req, 400, NULL, "%s", bad);
+		return;
+	}
+	rc = bw_password_hash(pw, req->arena, &hash);
+	if (rc == BW_OK) {
+		struct bw_client c = client_of(req);
+		rc = bw_auth_setup(&req->svc, &req->actor, norm, hash, &c, &p, &token);
+	}
+	if (rc == BW_ECONFLICT)
+		bw_reply_problem(req, 400, NULL, "Setup already complete");
+	else if (rc == BW_EDBLOST)
+		bw_reply_err(req, rc);
+	else if (rc != BW_OK)
+		bw_reply_problem(req, 500, NULL, "Setup failed");
+	else
+		reply_session(req, &p, token);
+}
+
+void bw_h_auth_login(struct bw_req *req)
+{
+	const char *email = NULL, *pw = NULL, *token = NULL;
+	long long users = 0;
+	struct bw_principal p;
+	if (!read_credentials(req, &email, &pw))
+		return;
+	enum bw_err rc = bw_auth_user_count(&req->svc, &users);
+	if (rc != BW_OK) {
+		bw_reply_err(req, rc);
+		return;
+	}
+	if (users == 0) {
+		bw_reply_problem(req, 400, NULL, "Setup not complete — create an admin user first");
+		return;
+	}
+	char *norm = bw_email_normalize(req->arena, email);
+	if (norm == NULL) {
+		bw_reply_err(req, BW_ENOMEM);
+		return;
+	}
+	struct bw_client c = client_of(req);
+	rc = bw_auth_login(&req->svc, &req->actor, norm, email, pw, &c, &p, &token);
+	if (rc == BW_ENOTFOUND)
+		bw_reply_problem(req, 401, NULL, "Invalid email or password");
+	else if (rc != BW_OK)
+		bw_reply_err(req, rc);
+	else
+		reply_session(req, &p, token);
+}
+
+void bw_h_auth_logout(struct bw_req *req)
+{
+	enum bw_err rc = bw_auth_identify(req);
+	if (rc != BW_OK) {
+		bw_reply_err(req, rc);
+		return;
+	}
+	if (req->who.session != NULL) {
+		if (!bw_auth_csrf_ok(req)) {
+			bw_reply_problem(req, 403, NULL, "CSRF token missing or invalid");
+			return;
+		}
+		req->actor.name = req->who.actor;
+		req->actor.role = bw_rank_name(req->who.role);
+		rc = bw_auth_logout(&req->svc, &req->actor, req->who.session);
+		if (rc != BW_OK) {
+			bw_reply_err(req, rc);
+			return;
+		}
+	}
+	bw_req_header(req, "Set-Cookie", bw_auth_cookie(req, NULL, 0));
+	static const char ok[] = "{\"ok\":true}";
+	bw_reply(req, 200, "application/json", ok, sizeof(ok) - 1);
+}
+
+void bw_h_auth_check(struct bw_req *req)
+{
+	long long users = 0;
+	enum bw_err rc = bw_auth_user_count(&req->svc, &users);
+	if (rc == BW_OK && users > 0)
+		rc = bw_auth_identify(req);
+	if (rc != BW_OK) {
+		bw_reply_err(req, rc);
+		return;
+	}
+	struct json_object *o = json_object_new_object();
+	if (o == NULL) {
+		bw_reply_err(req, BW_ENOMEM);
+		return;
+	}
+	bool setup = users > 0;
+	bool authed = setup && req->who.kind != BW_PRINC_NONE && req->who.role != BW_RANK_NONE;
+	const char *csrf =
+	    authed && req->who.session != NULL ? bw_csrf_for(req->arena, req->who.session) : NULL;
+	json_object_object_add(o, "authenticated", json_object_new_boolean(authed));
+	json_object_object_add(o, "auth_enabled", json_object_new_boolean(setup));
+	json_object_object_add(o, "role",
+			       authed ? json_object_new_string(bw_rank_name(req->who.role)) : NULL);
+	json_object_object_add(o, "email", str_or_null(authed ? req->who.email : NULL));
+	json_object_object_add(o, "needs_setup", json_object_new_boolean(!setup));
+	json_object_object_add(o, "registration_enabled", json_object_new_boolean(0));
+	json_object_object_add(o, "local_mode",
+			       setup ? json_object_new_boolean(req->svc.conf->local_mode) : NULL);
+	json_object_object_add(o, "oidc_providers", setup ? json_object_new_array() : NULL);
+	json_object_object_add(o, "csrf_token", str_or_null(csrf));
+	reply_obj(req, 200, o);
+}
+
+/* --- service principals ------------------------------------------------------------------- */
+
+static struct json_object *sp_json(const struct bw_sp *sp, const char *key)
+{
+	struct json_object *o = json_object_new_object();
+	if (o == NULL)
+		return NULL;
+	if (key != NULL)
+		json_object_object_add(o, "key", json_object_new_string(key));
+	json_object_object_add(o, "id", json_object_new_int64(sp->id));
+	json_object_object_add(o, "name", json_object_new_string(sp->name));
+	json_object_object_add(o, "role", json_object_new_string(sp->role));
+	json_object_object_add(o, "key_prefix", json_object_new_string(sp->key_prefix));
+	json_object_object_add(o, "created_at", str_or_null(sp->created_at));
+	json_object_object_add(o, "created_by",
+			       sp->created_by > 0 ? json_object_new_int64(sp->created_by) : NULL);
+	json_object_object_add(o, "last_used", str_or_null(sp->last_used));
+	json_object_object_add(o, "expires_at", str_or_null(sp->expires_at));
+	return o;
+}
+
+/* The integer path parameter name; false after replying 422. */
+static bool path_id(struct bw_req *req, const char *name, long long *out)
+{
+	const char *s = bw_req_param(req, name);
+	size_t n = s != NULL ? strlen(s) : 0;
+	bool ok = n > 0 && n <= 18 && strspn(s, "0123456789") == n;
+	if (ok) {
+		*out = atoll(s);
+		return true;
+	}
+	struct json_object *errors = json_object_new_array();
+	struct json_object *e = json_object_new_object();
+	struct json_object *loc = json_object_new_array();
+	json_object_array_add(loc, json_object_new_string("path"));
+	json_object_array_add(loc, json_object_new_string(name));
+	json_object_object_add(e, "type", json_object_new_string("int_parsing"));
+	json_object_object_add(e, "loc", loc);
+	json_object_object_add(
+	    e, "msg",
+	    json_object_new_string("Input should be a valid integer, unable to parse string as "
+				   "an integer"));
+	json_object_array_add(errors, e);
+	bw_reply_invalid(req, errors);
+	json_object_put(errors);
+	return false;
+}
+
+static char *trimmed(struct bw_arena *a, const char *s)
+{
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+		s++;
+	size_t n = strlen(s);
+	while (n > 0 &&
+	       (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
+		n--;
+	return bw_arena_strndup(a, s, n);
+}
+
+void bw_h_sp_create(struct bw_req *req)
+{
+	struct bw_verrs v;
+	bool present;
+	const char *name = NULL, *role = NULL, *expires = NULL, *key = NULL;
+	char when[27];
+	if (!body_object(req, &v))
+		return;
+	bw_body_string(req->json, "name", BW_REQUIRED, &v, &name, &present);
+	bw_body_string(req->json, "role", 0, &v, &role, &present);
+	bw_body_string(req->json, "expires_at", BW_NULLABLE, &v, &expires, &present);
+	if (expires != NULL && !bw_iso8601_utc(expires, when))
+		bw_verrs_add(&v, "datetime_parsing", "expires_at",
+			     "Input should be a valid datetime");
+	if (bw_verrs_any(&v)) {
+		bw_reply_invalid(req, v.list);
+		return;
+	}
+	enum bw_rank rank = role != NULL ? bw_rank_parse(role) : BW_RANK_VIEWER;
+	if (rank == BW_RANK_NONE) {
+		bw_reply_problem(req, 400, NULL, "Invalid role: '%s' " ROLE_RULE, role);
+		return;
+	}
+	char *clean = trimmed(req->arena, name);
+	if (clean == NULL) {
+		bw_reply_err(req, BW_ENOMEM);
+		return;
+	}
+	if (clean[0] == '\0') {
+		bw_reply_problem(req, 400, NULL, "Name is required");
+		return;
+	}
+	if (bw_utf8_count(clean, strlen(clean)) > MAX_SP_NAME) {
+		bw_reply_problem(req, 400, NULL, "Name must be at most %d characters", MAX_SP_NAME);
+		return;
+	}
+	struct bw_sp sp;
+	long long by = req->who.kind == BW_PRINC_USER ? req->who.id : 0;
+	enum bw_err rc = bw_sp_create(&req->svc, &req->actor, clean, rank,
+				      expires != NULL ? when : NULL, by, &sp, &key);
+	if (rc == BW_ECONFLICT)
+		bw_reply_problem(req, 409, NULL, "A service principal named '%s' already exists",
+				 clean);
+	else if (rc != BW_OK)
+		bw_reply_err(req, rc);
+	else
+		reply_obj(req, 201, sp_json(&sp, key));
+}
+
+void bw_h_sp_list(struct bw_req *req)
+{
+	struct bw_sp *items = NULL;
+	size_t n = 0;
+	enum bw_err rc = bw_sp_list(&req->svc, &items, &n);
+	if (rc != BW_OK) {
+		bw_reply_err(req, rc);
+		return;
+	}
+	struct json_object *arr = json_object_new_array();
+	for (size_t i = 0; arr != NULL && i < n; i++)
+		json_object_array_add(arr, sp_json(&items[i], NULL));
+	reply_obj(req, 200, arr);
+}
+
+void bw_h_sp_delete(struct bw_req *req)
+{
+	long long id;
+	if (!path_id(req, "sp_id", &id))
+		return;
+	enum bw_err rc = bw_sp_delete(&req->svc, &req->actor, id);
+	if (rc == BW_ENOTFOUND) {
+		bw_reply_problem(req, 404, NULL, "Service principal not found");
+		return;
+	}
+	if (rc != BW_OK) {
+		bw_reply_err(req, rc);
+		return;
+	}
+	static const char ok[] = "{\"ok\":true}";
+	bw_reply(req, 200, "application/json", ok, sizeof(ok) - 1);
+}
+
+void bw_h_sp_rotate(struct bw_req *req)
+{
+	long long id;
+	const char *key = NULL;
+	struct bw_sp sp;
+	if (!path_id(req, "sp_id", &id))
+		return;
+	enum bw_err rc = bw_sp_rotate(&req->svc, &req->actor, id, &sp, &key);
+	if (rc == BW_ENOTFOUND)
+		bw_reply_problem(req, 404, NULL, "Service principal not found");
+	else if (rc != BW_OK)
+		bw_reply_err(req, rc);
+	else
+		reply_obj(req, 200, sp_json(&sp, key));
+}
