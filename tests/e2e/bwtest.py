@@ -7,15 +7,22 @@ over its unix socket (``pymysql``).
 
 import base64
 import hashlib
+import http.cookiejar
 import ipaddress
 import json
 import os
 import re
+import secrets
 import select
 import socket
 import ssl
 import urllib.parse
+import warnings
 from datetime import datetime, timedelta, timezone
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import crypt  # libxcrypt: bcrypt hashes made outside Breakwater, as ShoreGuard's would be
 
 import pymysql
 import pymysql.cursors
@@ -87,7 +94,8 @@ GATEWAY_STATUSES = frozenset({"connected", "unreachable", "offline"})
 
 PROBLEM_KEYS = frozenset({"type", "title", "status", "detail", "code", "request_id"})
 DEFAULT_CODES = {
-    400: "VALIDATION_ERROR", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 409: "CONFLICT",
+    400: "VALIDATION_ERROR", 401: "AUTHENTICATION_REQUIRED", 403: "PERMISSION_DENIED",
+    404: "NOT_FOUND", 429: "RATE_LIMITED", 405: "METHOD_NOT_ALLOWED", 409: "CONFLICT",
     413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE", 422: "VALIDATION_ERROR",
     500: "INTERNAL_ERROR", 503: "SERVICE_UNAVAILABLE",
 }
@@ -448,6 +456,8 @@ def new_session(cafile, auth=True):
     session = requests.Session()
     session.trust_env = False
     session.verify = cafile
+    # Cookies are always sent explicitly (bwtest.Browser): a jar would make clients stateful.
+    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
     if auth:
         session.headers.update(AUTH_HEADERS)
     return session
@@ -618,3 +628,95 @@ def take_snapshot(db):
         "audit_max_id": audit["max_id"],
         "audit_checksum": audit_checksum,
     }
+
+
+# --------------------------------------------------------------------------------------------
+# Authentication helpers
+
+SESSION_COOKIE = "sg_session"
+SP_KEY_RE = re.compile(r"^bw_[A-Za-z0-9_-]{43}$")
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+MISSING_CREDENTIALS = "Invalid or missing credentials"
+CSRF_DETAIL = "CSRF token missing or invalid"
+
+
+def random_password():
+    return "Pw1-" + secrets.token_urlsafe(12)
+
+
+def bcrypt_hash(password, cost=4):
+    """A $2b$ hash made by libxcrypt through Python (cost 4 keeps the tests fast)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=2 ** cost))
+
+
+def sha256_hex(text):
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def insert_user(db, email, password, role="viewer", **columns):
+    cols = {"email": email, "hashed_password": bcrypt_hash(password) if password else None,
+            "role": role, "is_active": 1}
+    cols.update(columns)
+    names = ", ".join(cols)
+    marks = ", ".join(["%s"] * len(cols))
+    with db.cursor() as cur:
+        cur.execute(f"INSERT INTO users ({names}, created_at) VALUES ({marks}, UTC_TIMESTAMP(6))",
+                    list(cols.values()))
+        return cur.lastrowid
+
+
+def session_row(db, token):
+    with db.cursor() as cur:
+        cur.execute("SELECT * FROM sessions WHERE token_hash = %s", (sha256_hex(token),))
+        return cur.fetchone()
+
+
+def sp_row(db, sp_id):
+    with db.cursor() as cur:
+        cur.execute("SELECT * FROM service_principals WHERE id = %s", (sp_id,))
+        return cur.fetchone()
+
+
+def set_cookie_attrs(resp):
+    """The attributes of the sg_session Set-Cookie header: {"value", "path", "httponly", ...}."""
+    raw = resp.headers.get("Set-Cookie", "")
+    parts = [p.strip() for p in raw.split(";")]
+    name, _, value = parts[0].partition("=")
+    assert name == SESSION_COOKIE, raw
+    attrs = {"value": value}
+    for p in parts[1:]:
+        k, _, v = p.partition("=")
+        attrs[k.lower()] = v if v else True
+    return attrs
+
+
+class Browser(Api):
+    """A cookie client: logs in, then sends the cookie (by hand: no cookie-jar host rules) and
+    the session's X-CSRF-Token on every request."""
+
+    def __init__(self, base_url, cafile):
+        super().__init__(base_url, cafile, auth=False)
+        self.token = None
+        self.csrf = None
+
+    def login(self, email, password):
+        resp = self.post_json("/api/auth/login", {"email": email, "password": password})
+        assert resp.status_code == 200, describe(resp)
+        self.use(set_cookie_attrs(resp)["value"], resp.json()["csrf_token"])
+        return resp
+
+    def use(self, token, csrf):
+        self.token, self.csrf = token, csrf
+        self.session.headers["Cookie"] = f"{SESSION_COOKIE}={token}"
+        self.session.headers["X-CSRF-Token"] = csrf
+
+    def raw(self, method, target, headers=None, body=None, **kwargs):
+        hdrs = {"Cookie": f"{SESSION_COOKIE}={self.token}", "X-CSRF-Token": self.csrf}
+        hdrs.update(headers or {})
+        return super().raw(method, target, hdrs, body, **kwargs)
+
+
+def bearer(key):
+    return {"Authorization": f"Bearer {key}"}

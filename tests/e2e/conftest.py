@@ -59,17 +59,16 @@ def admin_login(bw_env):
 @pytest.fixture(scope="session")
 def suite_credentials(bw_env, admin_login):
     """Logs the bootstrap admin in and creates the suite's admin service principal."""
-    with bwtest.new_session(bw_env["BW_TLS_CERT"], auth=False) as s:
-        resp = s.post(bw_env["BW_URL"] + "/api/auth/login", json=admin_login, timeout=60)
-        assert resp.status_code == 200, bwtest.describe(resp)
-        csrf = resp.json()["csrf_token"]
+    b = bwtest.Browser(bw_env["BW_URL"], bw_env["BW_TLS_CERT"])
+    try:
+        b.login(admin_login["email"], admin_login["password"])
         name = f"e2e-admin-{_RUN}"
-        resp = s.post(bw_env["BW_URL"] + "/api/auth/service-principals",
-                      json={"name": name, "role": "admin"}, headers={"X-CSRF-Token": csrf},
-                      timeout=60)
+        resp = b.post_json("/api/auth/service-principals", {"name": name, "role": "admin"})
         assert resp.status_code == 201, bwtest.describe(resp)
         key = resp.json()["key"]
-        s.post(bw_env["BW_URL"] + "/api/auth/logout", headers={"X-CSRF-Token": csrf}, timeout=60)
+        b.post_json("/api/auth/logout", None)
+    finally:
+        b.session.close()
     bwtest.AUTH_HEADERS.clear()
     bwtest.AUTH_HEADERS["Authorization"] = f"Bearer {key}"
     bwtest.AUTH["actor"] = f"sp:{name}"
@@ -156,3 +155,71 @@ def rejected(api, db_snapshot):
         bwtest.assert_serving(api)
         return body
     return check
+
+
+# --- authentication fixtures --------------------------------------------------------------------
+
+
+@pytest.fixture
+def anon(bw_env, suite_credentials):
+    """An API client that sends no credentials."""
+    client = bwtest.Api(bw_env["BW_URL"], bw_env["BW_TLS_CERT"], auth=False)
+    yield client
+    client.session.close()
+
+
+@pytest.fixture
+def make_user(db, unique_name):
+    """``make_user(role="viewer", password=None, **columns)`` inserts a user straight into the
+    database (bcrypt hash made by Python's crypt, i.e. not by Breakwater) and returns
+    ``{"id", "email", "password", "role"}``; every such user is deleted after the test."""
+    made = []
+
+    def make(role="viewer", password=None, **columns):
+        email = f"{unique_name('user')}@e2e.test"
+        password = password or bwtest.random_password()
+        user_id = bwtest.insert_user(db, email, password, role, **columns)
+        made.append(user_id)
+        return {"id": user_id, "email": email, "password": password, "role": role}
+
+    yield make
+    with db.cursor() as cur:
+        for user_id in made:
+            cur.execute("DELETE FROM users WHERE id = %s", (user_id,))
+
+
+@pytest.fixture
+def browser(bw_env, suite_credentials):
+    """``browser(email, password)`` → a logged-in cookie client (``bwtest.Browser``) whose
+    requests carry the session's X-CSRF-Token; all are closed after the test."""
+    opened = []
+
+    def login(email, password):
+        b = bwtest.Browser(bw_env["BW_URL"], bw_env["BW_TLS_CERT"])
+        b.login(email, password)
+        opened.append(b)
+        return b
+
+    yield login
+    for b in opened:
+        b.session.close()
+
+
+@pytest.fixture
+def make_sp(api, unique_name, db):
+    """``make_sp(role="viewer", **fields)`` creates a service principal through the API and
+    returns its 201 body (with ``key``); all are deleted after the test."""
+    made = []
+
+    def make(role="viewer", **fields):
+        body = {"name": unique_name("sp"), "role": role}
+        body.update(fields)
+        resp = api.post_json("/api/auth/service-principals", body)
+        assert resp.status_code == 201, bwtest.describe(resp)
+        made.append(resp.json()["id"])
+        return resp.json()
+
+    yield make
+    with db.cursor() as cur:
+        for sp_id in made:
+            cur.execute("DELETE FROM service_principals WHERE id = %s", (sp_id,))

@@ -1,0 +1,92 @@
+"""Authorization matrix: every route of ``breakwater-fcgi --routes`` × every kind of principal
+(none, viewer/operator/admin users with sessions, viewer/operator/admin service principals).
+Expectation from the declared minimum role only: no credentials → 401, a lower role → 403,
+enough → anything but 401/403. New routes are covered as soon as they are in the table."""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+import bwtest
+
+RANK = {"viewer": 0, "operator": 1, "admin": 2}
+PLACEHOLDERS = {"name": "matrix-absent-gateway", "gw": "matrix-absent-gateway",
+                "sp_id": "999999999"}
+
+
+def load_routes():
+    build = os.environ.get("BW_BUILD_DIR")
+    if not build:
+        return []
+    out = subprocess.run([os.path.join(build, "breakwater-fcgi"), "--routes"],
+                         capture_output=True, text=True, timeout=60, check=True,
+                         env={**os.environ, "ASAN_OPTIONS": "detect_leaks=0"}).stdout
+    return json.loads(out)
+
+
+ROUTES = load_routes()
+
+
+def concrete(pattern):
+    parts = []
+    for seg in pattern.split("/"):
+        if seg.startswith("{") and seg.endswith("}"):
+            seg = PLACEHOLDERS.get(seg[1:-1], "x")
+        parts.append(seg)
+    return "/".join(parts)
+
+
+def call(client, route, headers=None):
+    kwargs = {"headers": headers or {}}
+    if route["method"] in ("POST", "PUT", "PATCH"):
+        kwargs["json"] = {}
+    return client.request(route["method"], concrete(route["pattern"]), **kwargs)
+
+
+def test_the_route_table_is_readable():
+    assert len(ROUTES) >= 16, ROUTES
+    for r in ROUTES:
+        assert set(r) == {"method", "pattern", "min_role"}, r
+        assert r["min_role"] in ("public", "viewer", "operator", "admin"), r
+    # Every API route except the four auth entry points needs a role.
+    public = {(r["method"], r["pattern"]) for r in ROUTES if r["min_role"] == "public"}
+    assert public == {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/version"),
+                      ("POST", "/api/auth/setup"), ("POST", "/api/auth/login"),
+                      ("POST", "/api/auth/logout"), ("GET", "/api/auth/check")}, public
+
+
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r['method']} {r['pattern']}")
+def test_route_without_credentials(anon, route):
+    resp = call(anon, route)
+    if route["min_role"] == "public":
+        assert resp.status_code not in (401, 403), bwtest.describe(resp)
+    else:
+        bwtest.assert_problem(resp, 401, detail=bwtest.MISSING_CREDENTIALS)
+        assert resp.headers.get("WWW-Authenticate") == "Bearer"
+
+
+@pytest.mark.parametrize("role", ["viewer", "operator", "admin"])
+@pytest.mark.parametrize("kind", ["user", "sp"])
+def test_every_route_for_a_principal(kind, role, make_user, make_sp, browser, anon):
+    if kind == "user":
+        user = make_user(role)
+        client, headers = browser(user["email"], user["password"]), {}
+    else:
+        client, headers = anon, bwtest.bearer(make_sp(role)["key"])
+    checked = 0
+    for route in ROUTES:
+        if route["min_role"] == "public":
+            continue  # covered without credentials; logout would end this very session
+        resp = call(client, route, headers)
+        where = f"{kind}/{role} {route['method']} {route['pattern']}: {bwtest.describe(resp)}"
+        if RANK[role] < RANK[route["min_role"]]:
+            assert resp.status_code == 403, where
+            assert resp.json()["detail"] == f"Requires {route['min_role']} role", where
+        else:
+            assert resp.status_code not in (401, 403), where
+        checked += 1
+    assert checked == sum(1 for r in ROUTES if r["min_role"] != "public")
