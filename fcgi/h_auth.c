@@ -14,6 +14,7 @@
 #include "lib/utf8.h"
 #include "services/auth.h"
 #include "services/password.h"
+#include "services/ratelimit.h"
 #include "services/sp.h"
 
 #define MAX_EMAIL_CHARS 254
@@ -93,6 +94,33 @@ static struct bw_client client_of(const struct bw_req *req)
 	return c;
 }
 
+static void reply_429(struct bw_req *req, int retry_after)
+{
+	char v[16];
+	snprintf(v, sizeof(v), "%d", retry_after);
+	bw_req_header(req, "Retry-After", v);
+	bw_reply_problem(req, 429, NULL, "Too many requests. Try again later.");
+}
+
+/* The login limiter, per client IP, shared by login and setup: every attempt that is not
+ * refused counts, successful ones too. True after a response (429 or an error) was sent. */
+static bool login_limited(struct bw_req *req)
+{
+	const struct bw_conf *c = req->svc.conf;
+	struct bw_window w = {c->login_rate_limit_attempts, c->login_rate_limit_window,
+			      c->login_rate_limit_lockout};
+	int retry = 0;
+	const char *ip = req->client_ip[0] != '\0' ? req->client_ip : "unknown";
+	enum bw_err rc = bw_rate_hit(&req->svc, "login", ip, &w, &retry);
+	if (rc != BW_OK) {
+		bw_reply_err(req, rc);
+		return true;
+	}
+	if (retry > 0)
+		reply_429(req, retry);
+	return retry > 0;
+}
+
 /* 200 {ok, role, email, csrf_token} and the cookie of the new session. */
 static void reply_session(struct bw_req *req, const struct bw_principal *p, const char *token)
 {
@@ -118,7 +146,7 @@ void bw_h_auth_setup(struct bw_req *req)
 	const char *email = NULL, *pw = NULL, *hash = NULL, *token = NULL;
 	long long users = 0;
 	struct bw_principal p;
-	if (!read_credentials(req, &email, &pw))
+	if (!read_credentials(req, &email, &pw) || login_limited(req))
 		return;
 	enum bw_err rc = bw_auth_user_count(&req->svc, &users);
 	if (rc != BW_OK) {
@@ -169,7 +197,8 @@ void bw_h_auth_login(struct bw_req *req)
 	const char *email = NULL, *pw = NULL, *token = NULL;
 	long long users = 0;
 	struct bw_principal p;
-	if (!read_credentials(req, &email, &pw))
+	int retry = 0;
+	if (!read_credentials(req, &email, &pw) || login_limited(req))
 		return;
 	enum bw_err rc = bw_auth_user_count(&req->svc, &users);
 	if (rc != BW_OK) {
@@ -185,11 +214,31 @@ void bw_h_auth_login(struct bw_req *req)
 		bw_reply_err(req, BW_ENOMEM);
 		return;
 	}
+	const struct bw_conf *conf = req->svc.conf;
+	/* Checked before the password: while locked even the right one is refused. */
+	rc = bw_lockout_check(&req->svc, norm, conf->account_lockout_attempts,
+			      conf->account_lockout_duration, &retry);
+	if (rc != BW_OK) {
+		bw_reply_err(req, rc);
+		return;
+	}
+	if (retry > 0) {
+		reply_429(req, retry);
+		return;
+	}
 	struct bw_client c = client_of(req);
 	rc = bw_auth_login(&req->svc, &req->actor, norm, email, pw, &c, &p, &token);
-	if (rc == BW_ENOTFOUND)
-		bw_reply_problem(req, 401, NULL, "Invalid email or password");
-	else if (rc != BW_OK)
+	if (rc == BW_ENOTFOUND) {
+		rc = bw_lockout_fail(&req->svc, norm);
+		if (rc != BW_OK)
+			bw_reply_err(req, rc);
+		else
+			bw_reply_problem(req, 401, NULL, "Invalid email or password");
+		return;
+	}
+	if (rc == BW_OK)
+		rc = bw_lockout_clear(&req->svc, norm);
+	if (rc != BW_OK)
 		bw_reply_err(req, rc);
 	else
 		reply_session(req, &p, token);

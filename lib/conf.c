@@ -58,6 +58,15 @@ static const struct key keys[] = {
     NUM(password_min_length, K_INT, 1, 72, "8", "minimum password length in characters"),
     NUM(password_require_complexity, K_BOOL, 0, 1, "false",
 	"passwords need an upper-case letter, a lower-case letter and a digit"),
+    NUM(login_rate_limit_attempts, K_INT, 1, 1000000, "10",
+	"login/setup/register attempts per client IP within the window"),
+    NUM(login_rate_limit_window, K_INT, 1, 86400, "300", "seconds of the login rate-limit window"),
+    NUM(login_rate_limit_lockout, K_INT, 0, 86400, "900",
+	"seconds added to the oldest attempt for Retry-After when limited"),
+    NUM(account_lockout_attempts, K_INT, 1, 1000, "5",
+	"failed logins of one e-mail that lock the account"),
+    NUM(account_lockout_duration, K_INT, 1, 86400, "900",
+	"seconds an account stays locked after its last failed login"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -33,6 +33,11 @@ struct bw_conf {
 	int session_max_age;
 	int password_min_length;
 	bool password_require_complexity;
+	int login_rate_limit_attempts;
+	int login_rate_limit_window;
+	int login_rate_limit_lockout;
+	int account_lockout_attempts;
+	int account_lockout_duration;
 };
 
 /* Fills conf with defaults, then the file at path (NULL: $BREAKWATER_CONFIG or the default path;

@@ -720,3 +720,21 @@ class Browser(Api):
 
 def bearer(key):
     return {"Authorization": f"Bearer {key}"}
+
+
+def request_pids(request_ids):
+    """The pids of the responder processes that served the given request ids (from the pool's
+    request log, $BW_RUN_DIR/log/fcgi.log)."""
+    wanted, pids = set(request_ids), {}
+    with open(os.path.join(env("BW_RUN_DIR"), "log", "fcgi.log"), encoding="utf-8",
+              errors="replace") as f:
+        for line in f:
+            if '"request_id"' not in line:
+                continue
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if rec.get("msg") == "request" and rec.get("request_id") in wanted:
+                pids[rec["request_id"]] = rec["pid"]
+    return pids

@@ -160,6 +160,19 @@ def rejected(api, db_snapshot):
 # --- authentication fixtures --------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def fresh_abuse_counters(bw_env, suite_credentials):
+    """Every test starts with empty login limiter and lockout counters: all tests log in from
+    127.0.0.1, and the limiter's default (10 per 5 minutes) would otherwise carry over."""
+    conn = bwtest.connect_db(bw_env)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("DELETE FROM rate_hits")
+            cur.execute("DELETE FROM login_failures")
+    finally:
+        conn.close()
+
+
 @pytest.fixture
 def anon(bw_env, suite_credentials):
     """An API client that sends no credentials."""
