@@ -33,6 +33,8 @@ struct bw_conf {
 	int session_max_age;
 	int password_min_length;
 	bool password_require_complexity;
+	int invite_max_age;
+	bool allow_registration;
 	int login_rate_limit_attempts;
 	int login_rate_limit_window;
 	int login_rate_limit_lockout;

@@ -184,9 +184,8 @@ static const char *clean_agent(struct bw_arena *a, const char *ua)
 	return out;
 }
 
-/* Inserts a session for user_id inside the caller's transaction; *token gets the clear token. */
-static enum bw_err new_session(struct bw_svc *svc, long long user_id,
-			       const struct bw_client *client, const char **token)
+enum bw_err bw_auth_session_new(struct bw_svc *svc, long long user_id,
+				const struct bw_client *client, const char **token)
 {
 	char hex[65];
 	char *t = bw_token_new(svc->arena);
@@ -236,7 +235,7 @@ enum bw_err bw_auth_setup(struct bw_svc *svc, const struct bw_actor *actor, cons
 	if (rc == BW_OK)
 		rc = bw_db_exec(svc->db, sql_insert_admin, args, 2, NULL, &id);
 	if (rc == BW_OK)
-		rc = new_session(svc, (long long)id, client, token);
+		rc = bw_auth_session_new(svc, (long long)id, client, token);
 	if (rc == BW_OK)
 		rc = bw_audit_write(svc, &who, &entry);
 	if (rc == BW_OK)
@@ -287,7 +286,7 @@ enum bw_err bw_auth_login(struct bw_svc *svc, const struct bw_actor *actor, cons
 	rc = bw_db_begin(svc->db);
 	if (rc != BW_OK)
 		return rc;
-	rc = new_session(svc, out->id, client, token);
+	rc = bw_auth_session_new(svc, out->id, client, token);
 	if (rc == BW_OK)
 		rc = bw_audit_write(svc, &who, &entry);
 	if (rc == BW_OK)

@@ -47,6 +47,11 @@ struct bw_client {
 	const char *user_agent; /* may be NULL; stored printable-ASCII only, 255 bytes at most */
 };
 
+/* Inserts a session for user_id inside the caller's transaction; *token gets the clear token
+ * (arena). */
+enum bw_err bw_auth_session_new(struct bw_svc *svc, long long user_id,
+				const struct bw_client *client, const char **token);
+
 /* Creates the first admin (email normalized and valid, password hashed by the caller) with a
  * session and the audit row user.setup. BW_ECONFLICT when any user exists already. *token is the
  * new session token and out the new admin. */

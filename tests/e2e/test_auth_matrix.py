@@ -13,7 +13,7 @@ import bwtest
 
 RANK = {"viewer": 0, "operator": 1, "admin": 2}
 PLACEHOLDERS = {"name": "matrix-absent-gateway", "gw": "matrix-absent-gateway",
-                "sp_id": "999999999"}
+                "sp_id": "999999999", "user_id": "999999999", "session_id": "999999999"}
 
 
 def load_routes():
@@ -50,11 +50,12 @@ def test_the_route_table_is_readable():
     for r in ROUTES:
         assert set(r) == {"method", "pattern", "min_role"}, r
         assert r["min_role"] in ("public", "viewer", "operator", "admin"), r
-    # Every API route except the four auth entry points needs a role.
+    # Every API route except the auth entry points needs a role.
     public = {(r["method"], r["pattern"]) for r in ROUTES if r["min_role"] == "public"}
     assert public == {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/version"),
                       ("POST", "/api/auth/setup"), ("POST", "/api/auth/login"),
-                      ("POST", "/api/auth/logout"), ("GET", "/api/auth/check")}, public
+                      ("POST", "/api/auth/logout"), ("GET", "/api/auth/check"),
+                      ("POST", "/api/auth/register"), ("POST", "/api/auth/accept-invite")}, public
 
 
 
