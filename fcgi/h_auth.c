@@ -50,18 +50,9 @@ static void reply_obj(struct bw_req *req, int status, struct json_object *o)
 	json_object_put(o);
 }
 
-/* The body must be a JSON object; false after replying 422. */
 static bool body_object(struct bw_req *req, struct bw_verrs *v)
 {
-	if (!bw_verrs_init(v, req->arena)) {
-		bw_reply_err(req, BW_ENOMEM);
-		return false;
-	}
-	if (req->json != NULL && json_object_is_type(req->json, json_type_object))
-		return true;
-	bw_verrs_add(v, "model_attributes_type", NULL, "Input should be a valid dictionary");
-	bw_reply_invalid(req, v->list);
-	return false;
+	return bw_body_require_object(req, v);
 }
 
 static void check_len(struct bw_verrs *v, const char *field, const char *s, size_t max)
@@ -332,31 +323,9 @@ static struct json_object *sp_json(const struct bw_sp *sp, const char *key)
 	return o;
 }
 
-/* The integer path parameter name; false after replying 422. */
 static bool path_id(struct bw_req *req, const char *name, long long *out)
 {
-	const char *s = bw_req_param(req, name);
-	size_t n = s != NULL ? strlen(s) : 0;
-	bool ok = n > 0 && n <= 18 && strspn(s, "0123456789") == n;
-	if (ok) {
-		*out = atoll(s);
-		return true;
-	}
-	struct json_object *errors = json_object_new_array();
-	struct json_object *e = json_object_new_object();
-	struct json_object *loc = json_object_new_array();
-	json_object_array_add(loc, json_object_new_string("path"));
-	json_object_array_add(loc, json_object_new_string(name));
-	json_object_object_add(e, "type", json_object_new_string("int_parsing"));
-	json_object_object_add(e, "loc", loc);
-	json_object_object_add(
-	    e, "msg",
-	    json_object_new_string("Input should be a valid integer, unable to parse string as "
-				   "an integer"));
-	json_object_array_add(errors, e);
-	bw_reply_invalid(req, errors);
-	json_object_put(errors);
-	return false;
+	return bw_path_int(req, name, out);
 }
 
 static char *trimmed(struct bw_arena *a, const char *s)

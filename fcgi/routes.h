@@ -40,4 +40,22 @@ void bw_h_sp_create(struct bw_req *req);
 void bw_h_sp_delete(struct bw_req *req);
 void bw_h_sp_rotate(struct bw_req *req);
 
+/* h_groups.c */
+void bw_h_user_gwroles_list(struct bw_req *req);
+void bw_h_user_gwroles_put(struct bw_req *req);
+void bw_h_user_gwroles_delete(struct bw_req *req);
+void bw_h_sp_gwroles_list(struct bw_req *req);
+void bw_h_sp_gwroles_put(struct bw_req *req);
+void bw_h_sp_gwroles_delete(struct bw_req *req);
+void bw_h_group_gwroles_list(struct bw_req *req);
+void bw_h_group_gwroles_put(struct bw_req *req);
+void bw_h_group_gwroles_delete(struct bw_req *req);
+void bw_h_groups_list(struct bw_req *req);
+void bw_h_groups_create(struct bw_req *req);
+void bw_h_groups_get(struct bw_req *req);
+void bw_h_groups_update(struct bw_req *req);
+void bw_h_groups_delete(struct bw_req *req);
+void bw_h_group_members_add(struct bw_req *req);
+void bw_h_group_members_remove(struct bw_req *req);
+
 #endif

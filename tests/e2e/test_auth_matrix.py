@@ -13,7 +13,8 @@ import bwtest
 
 RANK = {"viewer": 0, "operator": 1, "admin": 2}
 PLACEHOLDERS = {"name": "matrix-absent-gateway", "gw": "matrix-absent-gateway",
-                "sp_id": "999999999", "user_id": "999999999", "session_id": "999999999"}
+                "sp_id": "999999999", "user_id": "999999999", "session_id": "999999999",
+                "group_id": "999999999"}
 
 
 def load_routes():
@@ -46,7 +47,7 @@ def call(client, route, headers=None):
 
 
 def test_the_route_table_is_readable():
-    assert len(ROUTES) >= 16, ROUTES
+    assert len(ROUTES) >= 40, ROUTES
     for r in ROUTES:
         assert set(r) == {"method", "pattern", "min_role"}, r
         assert r["min_role"] in ("public", "viewer", "operator", "admin"), r
@@ -71,10 +72,21 @@ def test_route_without_credentials(anon, route):
 
 
 @pytest.mark.parametrize("role", ["viewer", "operator", "admin"])
-@pytest.mark.parametrize("kind", ["user", "sp"])
-def test_every_route_for_a_principal(kind, role, make_user, make_sp, browser, anon):
+@pytest.mark.parametrize("kind", ["user", "sp", "group-member"])
+def test_every_route_for_a_principal(kind, role, make_user, make_sp, browser, anon, api, db):
+    """``group-member``: a viewer whose group has the global role ``role`` (groups only
+    raise, so that is the role that counts)."""
     if kind == "user":
         user = make_user(role)
+        client, headers = browser(user["email"], user["password"]), {}
+    elif kind == "group-member":
+        user = make_user("viewer")
+        group = bwtest.json_ok(api.post_json("/api/auth/groups",
+                                             {"name": f"matrix-{user['id']}", "role": role}),
+                               201)
+        with db.cursor() as cur:
+            cur.execute("INSERT INTO group_members (group_id, user_id) VALUES (%s, %s)",
+                        (group["id"], user["id"]))
         client, headers = browser(user["email"], user["password"]), {}
     else:
         client, headers = anon, bwtest.bearer(make_sp(role)["key"])
@@ -91,3 +103,6 @@ def test_every_route_for_a_principal(kind, role, make_user, make_sp, browser, an
             assert resp.status_code not in (401, 403), where
         checked += 1
     assert checked == sum(1 for r in ROUTES if r["min_role"] != "public")
+    if kind == "group-member":
+        with db.cursor() as cur:
+            cur.execute("DELETE FROM auth_groups WHERE id = %s", (group["id"],))
