@@ -160,3 +160,24 @@ def test_overrides_do_not_apply_to_global_gateway_routes(api, gateway, make_user
     b = browser(viewer["email"], viewer["password"])
     assert_problem(b.delete(f"/api/gateway/{gw}"), 403, detail="Requires admin role")
     json_ok(b.get(f"/api/gateway/{gw}/info"))
+
+
+def test_a_failed_role_lookup_is_503_never_a_fallback(make_user, browser, api, db):
+    """With the group tables unreadable the guard cannot compute the effective role: it answers
+    503 instead of falling back to the global role (which would be a 403 here, or worse, a pass
+    for someone a group had elevated)."""
+    viewer = make_user("viewer")
+    b = browser(viewer["email"], viewer["password"])
+    with db.cursor() as cur:
+        cur.execute("RENAME TABLE group_members TO group_members_hidden")
+    try:
+        resp = b.get("/api/auth/users")
+        assert_problem(resp, 503, "SERVICE_UNAVAILABLE",
+                       "Group role lookup failed — try again later")
+        # Viewer routes need no lookup, and neither does a service principal off gateway routes.
+        json_ok(b.get("/api/gateway/list"))
+        json_ok(api.get("/api/auth/users"))
+    finally:
+        with db.cursor() as cur:
+            cur.execute("RENAME TABLE group_members_hidden TO group_members")
+    assert_problem(b.get("/api/auth/users"), 403, detail="Requires admin role")
