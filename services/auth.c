@@ -12,12 +12,17 @@
 
 #define RANK_OF(col) "FIELD(" col ", 'viewer', 'operator', 'admin')"
 
-static const char sql_by_key[] = "SELECT id, name, role FROM service_principals WHERE key_hash = ?"
-				 " AND (expires_at IS NULL OR expires_at > UTC_TIMESTAMP(6))";
+/* The last column tells whether the "last used/seen" stamp is older than a second: only then is
+ * it written, so a busy key or session costs a read per request, not a commit. */
+static const char sql_by_key[] =
+    "SELECT id, name, role, last_used IS NULL OR last_used < UTC_TIMESTAMP(6) - INTERVAL 1 SECOND"
+    " FROM service_principals WHERE key_hash = ?"
+    " AND (expires_at IS NULL OR expires_at > UTC_TIMESTAMP(6))";
 static const char sql_key_used[] =
     "UPDATE service_principals SET last_used = UTC_TIMESTAMP(6) WHERE id = ?";
 static const char sql_by_session[] =
-    "SELECT s.id, u.id, u.email, u.role FROM sessions s JOIN users u ON u.id = s.user_id"
+    "SELECT s.id, u.id, u.email, u.role, s.last_seen < UTC_TIMESTAMP(6) - INTERVAL 1 SECOND"
+    " FROM sessions s JOIN users u ON u.id = s.user_id"
     " WHERE s.token_hash = ? AND s.expires_at > UTC_TIMESTAMP(6)"
     " AND s.last_seen > UTC_TIMESTAMP(6) - INTERVAL ? SECOND"
     " AND u.is_active = 1 AND u.invite_token_hash IS NULL";
@@ -97,7 +102,8 @@ enum bw_err bw_auth_by_key(struct bw_svc *svc, const char *key, struct bw_princi
 	if (out->actor == NULL)
 		return BW_ENOMEM;
 	struct bw_dbarg id = bw_dba_int(out->id);
-	if (bw_db_exec(svc->db, sql_key_used, &id, 1, NULL, NULL) != BW_OK)
+	if (strcmp(bw_db_cell(&r, 0, 3), "1") == 0 &&
+	    bw_db_exec(svc->db, sql_key_used, &id, 1, NULL, NULL) != BW_OK)
 		bw_log(BW_LOG_WARN, "auth", NULL, "last_used of %s not updated", out->actor);
 	return BW_OK;
 }
@@ -123,7 +129,8 @@ enum bw_err bw_auth_by_session(struct bw_svc *svc, const char *token, struct bw_
 	if (out->session == NULL)
 		return BW_ENOMEM;
 	struct bw_dbarg id = bw_dba_int(atoll(bw_db_cell(&r, 0, 0)));
-	if (bw_db_exec(svc->db, sql_session_seen, &id, 1, NULL, NULL) != BW_OK)
+	if (strcmp(bw_db_cell(&r, 0, 4), "1") == 0 &&
+	    bw_db_exec(svc->db, sql_session_seen, &id, 1, NULL, NULL) != BW_OK)
 		bw_log(BW_LOG_WARN, "auth", NULL, "last_seen of a session not updated");
 	return BW_OK;
 }
