@@ -106,3 +106,47 @@ def test_every_route_for_a_principal(kind, role, make_user, make_sp, browser, an
     if kind == "group-member":
         with db.cursor() as cur:
             cur.execute("DELETE FROM auth_groups WHERE id = %s", (group["id"],))
+
+
+GW_SCOPED = "/api/gateways/{gw}"
+
+
+@pytest.mark.parametrize("global_role,gw_role", [("admin", "viewer"), ("viewer", "admin"),
+                                                 ("viewer", "operator")],
+                         ids=["demoted", "promoted", "promoted-operator"])
+@pytest.mark.parametrize("kind", ["user", "sp"])
+def test_every_route_with_a_per_gateway_role(kind, global_role, gw_role, make_user, make_sp,
+                                             browser, anon, api, gateway):
+    """A principal whose role on one gateway differs from its global role: on routes under
+    /api/gateways/{gw} (for that gateway) the override counts, everywhere else (including the
+    global /api/gateway/{name} routes for the same gateway) the global role does."""
+    gw = gateway()["name"]
+    if kind == "user":
+        user = make_user(global_role)
+        subject = f"/api/auth/users/{user['id']}"
+        client, headers = browser(user["email"], user["password"]), {}
+    else:
+        sp = make_sp(global_role)
+        subject = f"/api/auth/service-principals/{sp['id']}"
+        client, headers = anon, bwtest.bearer(sp["key"])
+    bwtest.json_ok(api.request("PUT", f"{subject}/gateway-roles/{gw}", json={"role": gw_role}))
+    placeholders = dict(PLACEHOLDERS, name=gw, gw=gw)
+    for route in ROUTES:
+        if route["min_role"] == "public":
+            continue
+        if route["method"] == "DELETE" and route["pattern"] == "/api/gateway/{name}":
+            placeholders_here = dict(placeholders, name="matrix-absent-gateway")
+        else:
+            placeholders_here = placeholders
+        path = "/".join(placeholders_here.get(s[1:-1], "x") if s.startswith("{") else s
+                        for s in route["pattern"].split("/"))
+        kwargs = {"headers": headers}
+        if route["method"] in ("POST", "PUT", "PATCH"):
+            kwargs["json"] = {}
+        resp = client.request(route["method"], path, **kwargs)
+        role = gw_role if route["pattern"].startswith(GW_SCOPED) else global_role
+        where = f"{kind} {global_role}/{gw_role} {route['method']} {path}: {bwtest.describe(resp)}"
+        if RANK[role] < RANK[route["min_role"]]:
+            assert resp.status_code == 403, where
+        else:
+            assert resp.status_code not in (401, 403), where
