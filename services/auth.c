@@ -12,12 +12,13 @@
 
 #define RANK_OF(col) "FIELD(" col ", 'viewer', 'operator', 'admin')"
 
-/* The last column tells whether the "last used/seen" stamp is older than a second: only then is
+/* While no user exists (setup pending) no key authenticates, as the reference (§0.3).
+ * The last column tells whether the "last used/seen" stamp is older than a second: only then is
  * it written, so a busy key or session costs a read per request, not a commit. */
 static const char sql_by_key[] =
     "SELECT id, name, role, last_used IS NULL OR last_used < UTC_TIMESTAMP(6) - INTERVAL 1 SECOND"
     " FROM service_principals WHERE key_hash = ?"
-    " AND (expires_at IS NULL OR expires_at > UTC_TIMESTAMP(6))";
+    " AND (expires_at IS NULL OR expires_at > UTC_TIMESTAMP(6)) AND EXISTS (SELECT 1 FROM users)";
 static const char sql_key_used[] =
     "UPDATE service_principals SET last_used = UTC_TIMESTAMP(6) WHERE id = ?";
 static const char sql_by_session[] =

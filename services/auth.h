@@ -25,8 +25,8 @@ struct bw_principal {
 	const char *session; /* cookie sessions: the token as presented (for CSRF and logout) */
 };
 
-/* Looks up an API key. BW_ENOTFOUND when unknown or expired (expires_at <= now); on success
- * last_used is set to now. */
+/* Looks up an API key. BW_ENOTFOUND when unknown, expired (expires_at <= now) or while setup is
+ * pending (no user at all); on success last_used is set to now. */
 enum bw_err bw_auth_by_key(struct bw_svc *svc, const char *key, struct bw_principal *out);
 
 /* Looks up a session token: the session must be within its absolute and idle timeouts and its

@@ -32,7 +32,7 @@ def no_users(db):
                 cur.execute(f"INSERT INTO users ({names}) VALUES ({marks})", list(row.values()))
 
 
-def test_setup_pending_mode(no_users, anon, db):
+def test_setup_pending_mode(no_users, anon, api, db):
     body = json_ok(anon.get("/api/auth/check"))
     assert body == {"authenticated": False, "auth_enabled": False, "role": None, "email": None,
                     "needs_setup": True, "registration_enabled": False, "local_mode": None,
@@ -40,6 +40,8 @@ def test_setup_pending_mode(no_users, anon, db):
     assert_problem(anon.post_json("/api/auth/login", {"email": "a@b", "password": "x"}), 400,
                    detail="Setup not complete — create an admin user first")
     assert_problem(anon.get("/api/gateway/list"), 401, detail=bwtest.MISSING_CREDENTIALS)
+    # Even a valid API key does not authenticate before the first user exists.
+    assert_problem(api.get("/api/gateway/list"), 401, detail=bwtest.MISSING_CREDENTIALS)
     json_ok(anon.get("/healthz"))
 
 
