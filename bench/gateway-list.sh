@@ -28,18 +28,30 @@ trap '"$STACK" down >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
 URL=https://127.0.0.1:$BW_PORT
 CA=$BW_RUN_DIR/tls/cert.pem
 
+# Every API route needs credentials: the bootstrap admin logs in (cookie + CSRF token) and makes
+# an admin API key, which every request below sends (the realistic cost of authentication).
+PW=$(<"$BW_RUN_DIR/conf/admin.password")
+login=$(curl -sf --cacert "$CA" -D "$WORK/login.h" -X POST "$URL/api/auth/login" \
+  -H 'Content-Type: application/json' -d "{\"email\":\"$BW_ADMIN_EMAIL\",\"password\":\"$PW\"}")
+csrf=$("$BW_PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["csrf_token"])' <<<"$login")
+cookie=$(sed -n 's/^[Ss]et-[Cc]ookie: \(sg_session=[^;]*\).*/\1/p' "$WORK/login.h")
+key=$(curl -sf --cacert "$CA" -X POST "$URL/api/auth/service-principals" -H "Cookie: $cookie" \
+  -H "X-CSRF-Token: $csrf" -H 'Content-Type: application/json' -d '{"name":"bench","role":"admin"}' |
+  "$BW_PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+AUTH="Authorization: Bearer $key"
+
 for i in $(seq -w 1 20); do
   curl -sf --cacert "$CA" -o /dev/null -X POST "$URL/api/gateway/register" \
-    -H 'Content-Type: application/json' \
+    -H 'Content-Type: application/json' -H "$AUTH" \
     -d "{\"name\":\"bench-gw-$i\",\"endpoint\":\"gw$i.bench.svc.cluster.local:30051\",\"labels\":{\"env\":\"bench\",\"idx\":\"$i\"},\"description\":\"benchmark gateway $i\",\"metadata\":{\"runtime\":\"kubernetes\"}}"
 done
-curl -sf --cacert "$CA" "$URL/api/gateway/list" > "$BW_HTDOCS/gateway-list.json"
+curl -sf --cacert "$CA" -H "$AUTH" "$URL/api/gateway/list" > "$BW_HTDOCS/gateway-list.json"
 bytes=$(wc -c < "$BW_HTDOCS/gateway-list.json")
 
 # run NAME PATH: one wrk run; prints "req/s p50 p99" (latencies in ms).
 run() {
   local out
-  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$URL$2")
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -H "$AUTH" "$URL$2")
   echo "$out" > "$WORK/wrk-$1.txt"
   local rps p50 p99 errors
   rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
@@ -60,7 +72,7 @@ to_ms() {
 }
 
 # Warm both paths (TLS sessions, prepared statements, page cache) before measuring.
-wrk -t1 -c4 -d2s "$URL/api/gateway/list" > /dev/null
+wrk -t1 -c4 -d2s -H "$AUTH" "$URL/api/gateway/list" > /dev/null
 wrk -t1 -c4 -d2s "$URL/gateway-list.json" > /dev/null
 
 read -r s_rps s_p50 s_p99 < <(run static /gateway-list.json)

@@ -1,7 +1,11 @@
 /* body: see body.h. */
 #include "config.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "fcgi/body.h"
+#include "fcgi/request.h"
 #include "lib/jsonu.h"
 
 bool bw_verrs_init(struct bw_verrs *v, struct bw_arena *a)
@@ -72,4 +76,56 @@ void bw_body_object(struct json_object *body, const char *key, unsigned flags, s
 		return;
 	}
 	*out = val;
+}
+
+bool bw_body_require_object(struct bw_req *req, struct bw_verrs *v)
+{
+	if (!bw_verrs_init(v, req->arena)) {
+		bw_reply_err(req, BW_ENOMEM);
+		return false;
+	}
+	if (req->json != NULL && json_object_is_type(req->json, json_type_object))
+		return true;
+	bw_verrs_add(v, "model_attributes_type", NULL, "Input should be a valid dictionary");
+	bw_reply_invalid(req, v->list);
+	return false;
+}
+
+void bw_body_int(struct json_object *body, const char *key, unsigned flags, struct bw_verrs *v,
+		 long long *out, bool *present)
+{
+	bool is_null;
+	struct json_object *val = member(body, key, flags, v, present, &is_null);
+	*out = 0;
+	if (val == NULL)
+		return;
+	if (!json_object_is_type(val, json_type_int)) {
+		bw_verrs_add(v, "int_type", key, "Input should be a valid integer");
+		return;
+	}
+	*out = json_object_get_int64(val);
+}
+
+bool bw_path_int(struct bw_req *req, const char *name, long long *out)
+{
+	const char *s = bw_req_param(req, name);
+	size_t n = s != NULL ? strlen(s) : 0;
+	if (n > 0 && n <= 18 && strspn(s, "0123456789") == n) {
+		*out = strtoll(s, NULL, 10);
+		return true;
+	}
+	struct json_object *errors = json_object_new_array();
+	struct json_object *e = json_object_new_object();
+	struct json_object *loc = json_object_new_array();
+	json_object_array_add(loc, json_object_new_string("path"));
+	json_object_array_add(loc, json_object_new_string(name));
+	json_object_object_add(e, "type", json_object_new_string("int_parsing"));
+	json_object_object_add(e, "loc", loc);
+	json_object_object_add(e, "msg",
+			       json_object_new_string("Input should be a valid integer, unable to "
+						      "parse string as an integer"));
+	json_object_array_add(errors, e);
+	bw_reply_invalid(req, errors);
+	json_object_put(errors);
+	return false;
 }

@@ -1,5 +1,6 @@
-/* body: typed access to the fields of a parsed JSON request body. Type problems are collected
- * as 422 entries ({type, loc:["body",field], msg}) so a client sees all of them at once. */
+/* body: typed access to the fields of a parsed JSON request body and to integer path
+ * parameters. Type problems are collected as 422 entries ({type, loc:["body",field], msg}) so a
+ * client sees all of them at once. */
 #ifndef BW_BODY_H
 #define BW_BODY_H
 
@@ -30,5 +31,17 @@ void bw_body_string(struct json_object *body, const char *key, unsigned flags, s
 /* Reads an object member, same rules; *out is borrowed from body. */
 void bw_body_object(struct json_object *body, const char *key, unsigned flags, struct bw_verrs *v,
 		    struct json_object **out, bool *present);
+
+struct bw_req;
+
+/* Starts v and checks that the request body is a JSON object; false after replying 422. */
+bool bw_body_require_object(struct bw_req *req, struct bw_verrs *v);
+
+/* Reads an integer member (not a bool, not a float). Problems go to v. */
+void bw_body_int(struct json_object *body, const char *key, unsigned flags, struct bw_verrs *v,
+		 long long *out, bool *present);
+
+/* The integer path parameter name (digits only, at most 18); false after replying 422. */
+bool bw_path_int(struct bw_req *req, const char *name, long long *out);
 
 #endif

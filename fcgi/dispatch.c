@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fcgi/auth.h"
 #include "fcgi/dispatch.h"
 #include "fcgi/routes.h"
 #include "lib/jsonu.h"
@@ -86,29 +87,6 @@ static bool take_body(struct bw_req *req, long long max)
 	return true;
 }
 
-/* Establishes who is calling. Accounts and API keys arrive with the auth work; until then the
- * deployment is single-tenant and every caller acts as admin under the actor name "no-auth",
- * like the reference's no-auth mode, so audit rows already carry an actor. */
-static void authenticate(struct bw_req *req)
-{
-	req->role = BW_ROLE_ADMIN;
-	req->actor.name = "no-auth";
-	req->actor.role = "admin";
-	req->actor.client_ip = req->client_ip[0] != '\0' ? req->client_ip : NULL;
-	req->actor.request_id = req->request_id;
-}
-
-static bool authorize(struct bw_req *req)
-{
-	if (req->route->min_role == BW_ROLE_PUBLIC || req->role >= req->route->min_role)
-		return true;
-	bw_reply_problem(req, 403, NULL, "Requires %s role",
-			 req->route->min_role == BW_ROLE_ADMIN      ? "admin"
-			 : req->route->min_role == BW_ROLE_OPERATOR ? "operator"
-								    : "viewer");
-	return false;
-}
-
 void bw_dispatch(struct bw_req *req, long long global_max_body)
 {
 	struct bw_path path;
@@ -138,10 +116,11 @@ void bw_dispatch(struct bw_req *req, long long global_max_body)
 			    : global_max_body;
 	if (!take_body(req, max))
 		return;
-	authenticate(req);
-	if (!authorize(req))
-		return;
 	req->svc.arena = req->arena;
+	if (req->route->min_role == BW_ROLE_PUBLIC)
+		bw_auth_public_actor(req);
+	else if (!bw_auth_guard(req))
+		return;
 	req->route->handler(req);
 	if (req->status == 0) {
 		bw_log(BW_LOG_ERROR, "http", req->request_id, "handler for %s sent no response",

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fcgi/pool.h"
+#include "fcgi/routes.h"
 #include "lib/conf.h"
 #include "lib/log.h"
 
@@ -14,15 +15,44 @@ static void usage(FILE *out)
 	fprintf(
 	    out,
 	    "Usage: breakwater-fcgi [--config FILE]\n"
-	    "       breakwater-fcgi --help | --version\n\n"
+	    "       breakwater-fcgi --help | --version | --routes\n\n"
 	    "Runs the Breakwater FastCGI responder pool in the foreground: a master process that\n"
 	    "listens on the configured unix socket and forks the worker processes.\n"
 	    "Configuration: --config FILE, else $BREAKWATER_CONFIG, else %s.\n"
 	    "Signals: TERM/INT stop gracefully (in-flight requests finish), HUP re-reads the\n"
 	    "configuration and replaces the workers.\n"
-	    "Logs: one JSON object per line on stderr.\n\n",
+	    "Logs: one JSON object per line on stderr.\n"
+	    "--routes prints the route table as a JSON array of {method, pattern, min_role}.\n\n",
 	    BW_CONF_DEFAULT_PATH);
 	bw_conf_help(out);
+}
+
+static const char *role_name(enum bw_role r)
+{
+	switch (r) {
+	case BW_ROLE_ADMIN:
+		return "admin";
+	case BW_ROLE_OPERATOR:
+		return "operator";
+	case BW_ROLE_VIEWER:
+		return "viewer";
+	default:
+		return "public";
+	}
+}
+
+/* The table as JSON, one route per line, so tests can walk every route (patterns hold no
+ * characters that need escaping). */
+static void print_routes(void)
+{
+	printf("[\n");
+	for (size_t i = 0; i < bw_routes_count; i++) {
+		char m[16];
+		printf("{\"method\": \"%s\", \"pattern\": \"%s\", \"min_role\": \"%s\"}%s\n",
+		       bw_methods_format(bw_routes[i].method, m, sizeof(m)), bw_routes[i].pattern,
+		       role_name(bw_routes[i].min_role), i + 1 < bw_routes_count ? "," : "");
+	}
+	printf("]\n");
 }
 
 int main(int argc, char **argv)
@@ -35,6 +65,10 @@ int main(int argc, char **argv)
 		}
 		if (strcmp(argv[i], "--version") == 0) {
 			printf("breakwater-fcgi %s\n", PACKAGE_VERSION);
+			return 0;
+		}
+		if (strcmp(argv[i], "--routes") == 0) {
+			print_routes();
 			return 0;
 		}
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {

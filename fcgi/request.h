@@ -13,6 +13,7 @@
 #include "fcgi/respcache.h"
 #include "fcgi/router.h"
 #include "lib/err.h"
+#include "services/auth.h"
 #include "services/svc.h"
 
 struct bw_qparam {
@@ -26,6 +27,7 @@ struct bw_req {
 	struct bw_actor actor;      /* who is calling, for audit rows */
 	struct bw_respcache *cache; /* the worker's rendered-response cache */
 	enum bw_role role;          /* the caller's effective role */
+	struct bw_principal who;    /* the authenticated caller (fcgi/auth.c) */
 
 	const char *method, *uri, *path, *query, *content_type, *request_id, *client_ip;
 	long long content_length; /* -1 when absent */

@@ -33,5 +33,40 @@ void bw_h_gateway_health(struct bw_req *req);
 void bw_h_gateway_config(struct bw_req *req);
 void bw_h_gateway_setting_put(struct bw_req *req);
 void bw_h_gateway_setting_delete(struct bw_req *req);
+/* h_auth.c */
+void bw_h_auth_setup(struct bw_req *req);
+void bw_h_auth_login(struct bw_req *req);
+void bw_h_auth_logout(struct bw_req *req);
+void bw_h_auth_check(struct bw_req *req);
+void bw_h_auth_register(struct bw_req *req);
+void bw_h_auth_accept_invite(struct bw_req *req);
+void bw_h_users_list(struct bw_req *req);
+void bw_h_users_invite(struct bw_req *req);
+void bw_h_users_delete(struct bw_req *req);
+void bw_h_user_sessions(struct bw_req *req);
+void bw_h_user_sessions_revoke(struct bw_req *req);
+void bw_h_user_session_revoke(struct bw_req *req);
+void bw_h_sp_list(struct bw_req *req);
+void bw_h_sp_create(struct bw_req *req);
+void bw_h_sp_delete(struct bw_req *req);
+void bw_h_sp_rotate(struct bw_req *req);
+
+/* h_groups.c */
+void bw_h_user_gwroles_list(struct bw_req *req);
+void bw_h_user_gwroles_put(struct bw_req *req);
+void bw_h_user_gwroles_delete(struct bw_req *req);
+void bw_h_sp_gwroles_list(struct bw_req *req);
+void bw_h_sp_gwroles_put(struct bw_req *req);
+void bw_h_sp_gwroles_delete(struct bw_req *req);
+void bw_h_group_gwroles_list(struct bw_req *req);
+void bw_h_group_gwroles_put(struct bw_req *req);
+void bw_h_group_gwroles_delete(struct bw_req *req);
+void bw_h_groups_list(struct bw_req *req);
+void bw_h_groups_create(struct bw_req *req);
+void bw_h_groups_get(struct bw_req *req);
+void bw_h_groups_update(struct bw_req *req);
+void bw_h_groups_delete(struct bw_req *req);
+void bw_h_group_members_add(struct bw_req *req);
+void bw_h_group_members_remove(struct bw_req *req);
 
 #endif

@@ -40,6 +40,17 @@ struct bw_conf {
 	int grpc_timeout;
 	int health_interval;
 	int health_concurrency;
+	int session_idle_timeout;
+	int session_max_age;
+	int password_min_length;
+	bool password_require_complexity;
+	int invite_max_age;
+	bool allow_registration;
+	int login_rate_limit_attempts;
+	int login_rate_limit_window;
+	int login_rate_limit_lockout;
+	int account_lockout_attempts;
+	int account_lockout_duration;
 };
 
 /* Fills conf with defaults, then the file at path (NULL: $BREAKWATER_CONFIG or the default path;

@@ -20,6 +20,7 @@ BW_START_TIMEOUT=30
 BW_STOP_TIMEOUT=30
 BW_DB_NAME=breakwater
 BW_DB_USER=breakwater
+BW_ADMIN_EMAIL=admin@breakwater.local
 
 # --- messages -----------------------------------------------------------------------------------
 
@@ -70,6 +71,7 @@ bw_set_paths() {
   BW_CONFIG=$BW_CONF_DIR/breakwater.conf
   BW_MASTER_KEY=$BW_CONF_DIR/master.key
   BW_DB_PASSWORD_FILE=$BW_CONF_DIR/db.password
+  BW_ADMIN_PASSWORD_FILE=$BW_CONF_DIR/admin.password
   BW_DB_DATA=$BW_RUN_DIR/mysql/data
   BW_DB_SOCKET=$BW_RUN_DIR/mysql/mysqld.sock
   BW_DB_PID=$BW_RUN_DIR/mysql/mysqld.pid
@@ -406,6 +408,20 @@ bw_migrate() {
   "$BW_BUILD_DIR/breakwaterctl" --config "$BW_CONFIG" migrate || bw_die "breakwaterctl migrate failed"
 }
 
+# bw_bootstrap_admin: the stack's first admin, $BW_ADMIN_EMAIL, with a random password made once
+# and kept in conf/admin.password (0600). breakwaterctl creates it only while no user exists, so
+# this is idempotent and never touches an account made later. Done here rather than in the pool
+# because nothing may touch the database before the pool forks its workers.
+bw_bootstrap_admin() {
+  if [[ ! -s $BW_ADMIN_PASSWORD_FILE ]]; then
+    (umask 077 && openssl rand -hex 16 >"$BW_ADMIN_PASSWORD_FILE")
+  fi
+  chmod 0600 "$BW_ADMIN_PASSWORD_FILE"
+  BREAKWATER_ADMIN_EMAIL=$BW_ADMIN_EMAIL BREAKWATER_ADMIN_PASSWORD=$(<"$BW_ADMIN_PASSWORD_FILE") \
+    "$BW_BUILD_DIR/breakwaterctl" --config "$BW_CONFIG" bootstrap-admin ||
+    bw_die "breakwaterctl bootstrap-admin failed"
+}
+
 # bw_tls_cert: self-signed P-256 certificate for 127.0.0.1/localhost (kept while valid for at
 # least another day). P-256: cheapest handshakes, which matters for the benchmark. CA:TRUE and
 # keyCertSign because the tests use this very certificate as their CA bundle.
@@ -697,12 +713,32 @@ bw_sim_start() {
   fi
 }
 
+# bw_admin_login: a session for the stack's own admin calls (cookie jar 0600 in conf/, CSRF token
+# in BW_ADMIN_CSRF), as a script would use the API.
+bw_admin_login() {
+  local jar=$BW_CONF_DIR/admin.cookies out
+  (umask 077 && : >"$jar")
+  out=$(curl -s --cacert "$BW_TLS_CERT" -c "$jar" -H 'Content-Type: application/json' \
+    --data-binary @- "$BW_URL/api/auth/login" <<<"$(jq -n --arg e "$BW_ADMIN_EMAIL" \
+      --rawfile p "$BW_ADMIN_PASSWORD_FILE" '{email: $e, password: ($p | rtrimstr("\n"))}')") ||
+    bw_die "logging in as $BW_ADMIN_EMAIL failed"
+  BW_ADMIN_CSRF=$(jq -r '.csrf_token // empty' <<<"$out")
+  [[ -n $BW_ADMIN_CSRF ]] || bw_die "logging in as $BW_ADMIN_EMAIL failed: $out"
+}
+
+# bw_admin_curl ARGS...: curl with the admin session from bw_admin_login.
+bw_admin_curl() {
+  curl -s --cacert "$BW_TLS_CERT" -b "$BW_CONF_DIR/admin.cookies" \
+    -H "X-CSRF-Token: $BW_ADMIN_CSRF" "$@"
+}
+
 # bw_sim_register: registers the simulator as $BW_SIM_NAME unless it is registered already.
 bw_sim_register() {
   bw_sim_paths
   local code
-  code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$BW_TLS_CERT" \
-    "$BW_URL/api/gateway/$BW_SIM_NAME/info") || code=000
+  bw_admin_login
+  code=$(bw_admin_curl -o /dev/null -w '%{http_code}' "$BW_URL/api/gateway/$BW_SIM_NAME/info") ||
+    code=000
   if [[ $code == 200 ]]; then
     return 0
   fi
@@ -719,13 +755,12 @@ print(json.dumps({"name": name, "endpoint": endpoint, "scheme": "https", "auth_m
                   "labels": {"env": "dev"}}))
 PYEOF
   )
-  code=$(curl -s -o "$BW_SIM_DIR/register.json" -w '%{http_code}' --cacert "$BW_TLS_CERT" \
+  code=$(bw_admin_curl -o "$BW_SIM_DIR/register.json" -w '%{http_code}' \
     -H 'Content-Type: application/json' --data-binary @- "$BW_URL/api/gateway/register" \
     <<<"$body") || code=000
   [[ $code == 201 ]] || bw_die "registering the simulated gateway failed (HTTP $code): $(cat "$BW_SIM_DIR/register.json" 2>/dev/null)"
   # First health probe, so the dashboard shows it connected right away.
-  curl -s -o /dev/null --cacert "$BW_TLS_CERT" -X POST \
-    "$BW_URL/api/gateway/$BW_SIM_NAME/test-connection" || true
+  bw_admin_curl -o /dev/null -X POST "$BW_URL/api/gateway/$BW_SIM_NAME/test-connection" || true
   bw_say "gateway-sim: registered as $BW_SIM_NAME"
 }
 

@@ -80,6 +80,8 @@ save_env() {
       printf 'BW_SIM_CONTROL=%q\n' "http://127.0.0.1:$BW_SIM_CONTROL_PORT"
       printf 'BW_SIM_CERTS=%q\n' "$BW_SIM_CERTS"
     fi
+    printf 'BW_ADMIN_EMAIL=%q\n' "$BW_ADMIN_EMAIL"
+    printf 'BW_ADMIN_PASSWORD_FILE=%q\n' "$BW_ADMIN_PASSWORD_FILE"
   } >"$tmp"
   mv -f "$tmp" "$BW_RUN_DIR/env"
 }
@@ -112,6 +114,7 @@ cmd_up() {
   bw_write_config
   bw_keygen
   bw_migrate
+  bw_bootstrap_admin
   bw_tls_cert
   # Otherwise "up" after editing C code would keep serving the old code without a word.
   if bw_fcgi_stale; then

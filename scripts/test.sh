@@ -271,6 +271,7 @@ main() {
     export BW_DB_NAME=breakwater
     export BW_STACK=$STACK
     export BW_BUILD_DIR=$TEST_BUILD_DIR
+    export BW_ADMIN_EMAIL BW_ADMIN_PASSWORD_FILE=$RUN/conf/admin.password
     export BW_PORT=$PORT BW_SANITIZERS=1 BW_RATE_LIMIT=off
     # The stack's simulated gateway (BW_SIM_NAME, BW_SIM_ENDPOINT, BW_SIM_CONTROL, BW_SIM_CERTS).
     local line

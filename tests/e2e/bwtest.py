@@ -7,11 +7,13 @@ over its unix socket (``pymysql``).
 
 import base64
 import hashlib
+import http.cookiejar
 import ipaddress
 import json
 import os
 import random
 import re
+import secrets
 import select
 import socket
 import ssl
@@ -19,7 +21,12 @@ import string
 import subprocess
 import tempfile
 import urllib.parse
+import warnings
 from datetime import datetime, timedelta, timezone
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import crypt  # libxcrypt: bcrypt hashes made outside Breakwater, as ShoreGuard's would be
 
 import pymysql
 import pymysql.cursors
@@ -95,12 +102,19 @@ GATEWAY_STATUSES = frozenset({"connected", "unreachable", "offline"})
 
 PROBLEM_KEYS = frozenset({"type", "title", "status", "detail", "code", "request_id"})
 DEFAULT_CODES = {
-    400: "VALIDATION_ERROR", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 409: "CONFLICT",
+    400: "VALIDATION_ERROR", 401: "AUTHENTICATION_REQUIRED", 403: "PERMISSION_DENIED",
+    404: "NOT_FOUND", 429: "RATE_LIMITED", 405: "METHOD_NOT_ALLOWED", 409: "CONFLICT",
     413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE", 422: "VALIDATION_ERROR",
     500: "INTERNAL_ERROR", 503: "SERVICE_UNAVAILABLE",
 }
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 RFC3339_UTC_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?\+00:00$")
+
+
+# Credentials every client of the suite sends (set once per session by conftest.py: a bearer key
+# of an admin service principal) and the audit actor they produce.
+AUTH_HEADERS = {}
+AUTH = {"actor": None, "role": "admin"}
 
 
 def env(name):
@@ -386,7 +400,7 @@ def _response_complete(data):
 
 
 def raw_request(base_url, cafile, method, target, headers=None, body=None, *, chunked=False,
-                piece_size=65536, timeout=60):
+                piece_size=65536, timeout=60, auth=True):
     """Send one request on a fresh TLS connection (``Connection: close``) and read the answer.
 
     ``target`` is sent byte for byte (no normalisation, no quoting). ``body`` is bytes or an
@@ -407,8 +421,13 @@ def raw_request(base_url, cafile, method, target, headers=None, body=None, *, ch
             pieces = body
         lines = [f"{method} {target} HTTP/1.1".encode("utf-8"),
                  f"Host: {url.netloc}".encode("ascii"), b"Connection: close"]
-        names = {k.lower() for k in (headers or {})}
-        for k, v in (headers or {}).items():
+        headers = dict(headers or {})
+        if auth:
+            for k, v in AUTH_HEADERS.items():
+                if k.lower() not in {h.lower() for h in headers}:
+                    headers[k] = v
+        names = {k.lower() for k in headers}
+        for k, v in headers.items():
             lines.append(f"{k}: {v}".encode("latin-1"))
         if chunked:
             lines.append(b"Transfer-Encoding: chunked")
@@ -483,22 +502,28 @@ def quote_name(name):
     return urllib.parse.quote(name, safe="")
 
 
-def new_session(cafile):
+def new_session(cafile, auth=True):
     """A requests session that trusts only the stack's certificate and ignores the environment
-    (REQUESTS_CA_BUNDLE would otherwise override ``verify``; proxies must not be used)."""
+    (REQUESTS_CA_BUNDLE would otherwise override ``verify``; proxies must not be used). With
+    ``auth`` it sends the suite's credentials (AUTH_HEADERS) on every request."""
     session = requests.Session()
     session.trust_env = False
     session.verify = cafile
+    # Cookies are always sent explicitly (bwtest.Browser): a jar would make clients stateful.
+    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    if auth:
+        session.headers.update(AUTH_HEADERS)
     return session
 
 
 class Api:
     """A small client for the stack behind nginx (keep-alive session, CA = the stack's cert)."""
 
-    def __init__(self, base_url, cafile):
+    def __init__(self, base_url, cafile, auth=True):
         self.base_url = base_url.rstrip("/")
         self.cafile = cafile
-        self.session = new_session(cafile)
+        self.auth = auth
+        self.session = new_session(cafile, auth)
         self.created = []  # names registered through register(); removed after each test
 
     def url(self, path):
@@ -538,6 +563,7 @@ class Api:
         return self.request(method, path, data=data, headers=hdrs)
 
     def raw(self, method, target, headers=None, body=None, **kwargs):
+        kwargs.setdefault("auth", self.auth)
         return raw_request(self.base_url, self.cafile, method, target, headers, body, **kwargs)
 
     # --- registry shortcuts ---
@@ -626,10 +652,10 @@ def one_audit_row(db, action, resource_id):
 
 
 def assert_audit_row(row, resp, action, name):
-    """The fields every gateway audit row carries (no-auth mode until the auth issue)."""
+    """The fields every gateway audit row carries (the suite acts as AUTH["actor"], an admin)."""
     assert row["action"] == action, row
-    assert row["actor"] == "no-auth", row
-    assert row["actor_role"] == "admin", row
+    assert row["actor"] == AUTH["actor"], row
+    assert row["actor_role"] == AUTH["role"], row
     assert row["resource_type"] == "gateway", row
     assert row["resource_id"] == name, row
     assert row["gateway_name"] == name, row
@@ -665,3 +691,113 @@ def take_snapshot(db):
         "audit_max_id": audit["max_id"],
         "audit_checksum": audit_checksum,
     }
+
+
+# --------------------------------------------------------------------------------------------
+# Authentication helpers
+
+SESSION_COOKIE = "sg_session"
+SP_KEY_RE = re.compile(r"^bw_[A-Za-z0-9_-]{43}$")
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+MISSING_CREDENTIALS = "Invalid or missing credentials"
+CSRF_DETAIL = "CSRF token missing or invalid"
+
+
+def random_password():
+    return "Pw1-" + secrets.token_urlsafe(12)
+
+
+def bcrypt_hash(password, cost=4):
+    """A $2b$ hash made by libxcrypt through Python (cost 4 keeps the tests fast)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=2 ** cost))
+
+
+def sha256_hex(text):
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def insert_user(db, email, password, role="viewer", **columns):
+    cols = {"email": email, "hashed_password": bcrypt_hash(password) if password else None,
+            "role": role, "is_active": 1}
+    cols.update(columns)
+    names = ", ".join(cols)
+    marks = ", ".join(["%s"] * len(cols))
+    with db.cursor() as cur:
+        cur.execute(f"INSERT INTO users ({names}, created_at) VALUES ({marks}, UTC_TIMESTAMP(6))",
+                    list(cols.values()))
+        return cur.lastrowid
+
+
+def session_row(db, token):
+    with db.cursor() as cur:
+        cur.execute("SELECT * FROM sessions WHERE token_hash = %s", (sha256_hex(token),))
+        return cur.fetchone()
+
+
+def sp_row(db, sp_id):
+    with db.cursor() as cur:
+        cur.execute("SELECT * FROM service_principals WHERE id = %s", (sp_id,))
+        return cur.fetchone()
+
+
+def set_cookie_attrs(resp):
+    """The attributes of the sg_session Set-Cookie header: {"value", "path", "httponly", ...}."""
+    raw = resp.headers.get("Set-Cookie", "")
+    parts = [p.strip() for p in raw.split(";")]
+    name, _, value = parts[0].partition("=")
+    assert name == SESSION_COOKIE, raw
+    attrs = {"value": value}
+    for p in parts[1:]:
+        k, _, v = p.partition("=")
+        attrs[k.lower()] = v if v else True
+    return attrs
+
+
+class Browser(Api):
+    """A cookie client: logs in, then sends the cookie (by hand: no cookie-jar host rules) and
+    the session's X-CSRF-Token on every request."""
+
+    def __init__(self, base_url, cafile):
+        super().__init__(base_url, cafile, auth=False)
+        self.token = None
+        self.csrf = None
+
+    def login(self, email, password):
+        resp = self.post_json("/api/auth/login", {"email": email, "password": password})
+        assert resp.status_code == 200, describe(resp)
+        self.use(set_cookie_attrs(resp)["value"], resp.json()["csrf_token"])
+        return resp
+
+    def use(self, token, csrf):
+        self.token, self.csrf = token, csrf
+        self.session.headers["Cookie"] = f"{SESSION_COOKIE}={token}"
+        self.session.headers["X-CSRF-Token"] = csrf
+
+    def raw(self, method, target, headers=None, body=None, **kwargs):
+        hdrs = {"Cookie": f"{SESSION_COOKIE}={self.token}", "X-CSRF-Token": self.csrf}
+        hdrs.update(headers or {})
+        return super().raw(method, target, hdrs, body, **kwargs)
+
+
+def bearer(key):
+    return {"Authorization": f"Bearer {key}"}
+
+
+def request_pids(request_ids):
+    """The pids of the responder processes that served the given request ids (from the pool's
+    request log, $BW_RUN_DIR/log/fcgi.log)."""
+    wanted, pids = set(request_ids), {}
+    with open(os.path.join(env("BW_RUN_DIR"), "log", "fcgi.log"), encoding="utf-8",
+              errors="replace") as f:
+        for line in f:
+            if '"request_id"' not in line:
+                continue
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if rec.get("msg") == "request" and rec.get("request_id") in wanted:
+                pids[rec["request_id"]] = rec["pid"]
+    return pids

@@ -2,7 +2,13 @@
 
 The suite runs against a live stack (nginx + breakwater-fcgi + MariaDB) described by the
 environment of docs/stack-contract.md: BW_URL, BW_TLS_CERT, BW_DB_SOCKET, BW_DB_NAME, BW_STACK,
-BW_RUN_DIR. Run it with ``/usr/bin/python3 -m pytest tests/e2e``.
+BW_RUN_DIR, BW_ADMIN_EMAIL, BW_ADMIN_PASSWORD_FILE. Run it with
+``/usr/bin/python3 -m pytest tests/e2e``.
+
+Every client of the suite is authenticated: at session start the bootstrap admin logs in and
+creates an admin service principal, whose bearer key ``bwtest.AUTH_HEADERS`` then carries on
+every request (``api``, ``bwtest.new_session``, raw requests). Its audit actor is
+``bwtest.AUTH["actor"]``.
 
 Tests do not depend on each other, on their order or on an empty database: every name comes from
 ``unique_name`` and every gateway registered through ``api.register`` is unregistered after the
@@ -39,7 +45,38 @@ def bw_env():
 
 
 @pytest.fixture(scope="session")
-def api_session(bw_env):
+def admin_login(bw_env):
+    """``{"email", "password"}`` of the stack's bootstrap admin."""
+    try:
+        path = bwtest.env("BW_ADMIN_PASSWORD_FILE")
+        with open(path, encoding="ascii") as f:
+            password = f.read().strip()
+        return {"email": bwtest.env("BW_ADMIN_EMAIL"), "password": password}
+    except (RuntimeError, OSError) as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def suite_credentials(bw_env, admin_login):
+    """Logs the bootstrap admin in and creates the suite's admin service principal."""
+    b = bwtest.Browser(bw_env["BW_URL"], bw_env["BW_TLS_CERT"])
+    try:
+        b.login(admin_login["email"], admin_login["password"])
+        name = f"e2e-admin-{_RUN}"
+        resp = b.post_json("/api/auth/service-principals", {"name": name, "role": "admin"})
+        assert resp.status_code == 201, bwtest.describe(resp)
+        key = resp.json()["key"]
+        b.post_json("/api/auth/logout", None)
+    finally:
+        b.session.close()
+    bwtest.AUTH_HEADERS.clear()
+    bwtest.AUTH_HEADERS["Authorization"] = f"Bearer {key}"
+    bwtest.AUTH["actor"] = f"sp:{name}"
+    return {"name": name, "key": key}
+
+
+@pytest.fixture(scope="session")
+def api_session(bw_env, suite_credentials):
     client = bwtest.Api(bw_env["BW_URL"], bw_env["BW_TLS_CERT"])
     yield client
     client.session.close()
@@ -59,7 +96,7 @@ def api(api_session):
 
 
 @pytest.fixture
-def db(bw_env):
+def db(bw_env, suite_credentials):
     """A fresh autocommit connection to the stack's database (root over the unix socket)."""
     conn = bwtest.connect_db(bw_env)
     yield conn
@@ -118,3 +155,84 @@ def rejected(api, db_snapshot):
         bwtest.assert_serving(api)
         return body
     return check
+
+
+# --- authentication fixtures --------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def fresh_abuse_counters(bw_env, suite_credentials):
+    """Every test starts with empty login limiter and lockout counters: all tests log in from
+    127.0.0.1, and the limiter's default (10 per 5 minutes) would otherwise carry over."""
+    conn = bwtest.connect_db(bw_env)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("DELETE FROM rate_hits")
+            cur.execute("DELETE FROM login_failures")
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def anon(bw_env, suite_credentials):
+    """An API client that sends no credentials."""
+    client = bwtest.Api(bw_env["BW_URL"], bw_env["BW_TLS_CERT"], auth=False)
+    yield client
+    client.session.close()
+
+
+@pytest.fixture
+def make_user(db, unique_name):
+    """``make_user(role="viewer", password=None, **columns)`` inserts a user straight into the
+    database (bcrypt hash made by Python's crypt, i.e. not by Breakwater) and returns
+    ``{"id", "email", "password", "role"}``; every such user is deleted after the test."""
+    made = []
+
+    def make(role="viewer", password=None, **columns):
+        email = f"{unique_name('user')}@e2e.test"
+        password = password or bwtest.random_password()
+        user_id = bwtest.insert_user(db, email, password, role, **columns)
+        made.append(user_id)
+        return {"id": user_id, "email": email, "password": password, "role": role}
+
+    yield make
+    with db.cursor() as cur:
+        for user_id in made:
+            cur.execute("DELETE FROM users WHERE id = %s", (user_id,))
+
+
+@pytest.fixture
+def browser(bw_env, suite_credentials):
+    """``browser(email, password)`` → a logged-in cookie client (``bwtest.Browser``) whose
+    requests carry the session's X-CSRF-Token; all are closed after the test."""
+    opened = []
+
+    def login(email, password):
+        b = bwtest.Browser(bw_env["BW_URL"], bw_env["BW_TLS_CERT"])
+        b.login(email, password)
+        opened.append(b)
+        return b
+
+    yield login
+    for b in opened:
+        b.session.close()
+
+
+@pytest.fixture
+def make_sp(api, unique_name, db):
+    """``make_sp(role="viewer", **fields)`` creates a service principal through the API and
+    returns its 201 body (with ``key``); all are deleted after the test."""
+    made = []
+
+    def make(role="viewer", **fields):
+        body = {"name": unique_name("sp"), "role": role}
+        body.update(fields)
+        resp = api.post_json("/api/auth/service-principals", body)
+        assert resp.status_code == 201, bwtest.describe(resp)
+        made.append(resp.json()["id"])
+        return resp.json()
+
+    yield make
+    with db.cursor() as cur:
+        for sp_id in made:
+            cur.execute("DELETE FROM service_principals WHERE id = %s", (sp_id,))

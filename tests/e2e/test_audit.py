@@ -1,5 +1,5 @@
 """audit_log rows written by the registry: one per successful write, none for reads or for
-rejected writes; actor "no-auth" / role "admin" until the auth issue lands."""
+rejected writes; actor = the suite's admin service principal, role "admin"."""
 
 import json
 import uuid
