@@ -19,6 +19,9 @@ const struct bw_route bw_routes[] = {
     {BW_GET, "/api/gateway/{name}/info", bw_h_gateway_info, BW_ROLE_VIEWER, BW_BODY_NONE, 0},
     {BW_PATCH, "/api/gateway/{name}", bw_h_gateway_patch, BW_ROLE_ADMIN, BW_BODY_JSON, 256 * KiB},
     {BW_DELETE, "/api/gateway/{name}", bw_h_gateway_delete, BW_ROLE_ADMIN, BW_BODY_NONE, 0},
+
+    {BW_GET, "/api/audit", bw_h_audit_list, BW_ROLE_ADMIN, BW_BODY_NONE, 0},
+    {BW_GET, "/api/audit/export", bw_h_audit_export, BW_ROLE_ADMIN, BW_BODY_NONE, 0},
 };
 
 const size_t bw_routes_count = sizeof(bw_routes) / sizeof(bw_routes[0]);

@@ -22,4 +22,8 @@ void bw_h_gateway_info(struct bw_req *req);
 void bw_h_gateway_patch(struct bw_req *req);
 void bw_h_gateway_delete(struct bw_req *req);
 
+/* h_audit.c */
+void bw_h_audit_list(struct bw_req *req);
+void bw_h_audit_export(struct bw_req *req);
+
 #endif
