@@ -15,28 +15,51 @@ static const char sql_insert[] =
     " VALUES (UTC_TIMESTAMP(6), ?, ?, ?, ?, ?, ?, (SELECT id FROM gateways WHERE name = ?), ?, ?, "
     "?)";
 
-/* Every optional filter is "(? IS NULL OR col = ?)": MariaDB folds the unused ones away when it
- * optimises each execution, so one constant statement serves every combination and still uses
- * the composite index of the filter that is set. */
-#define WHERE_FILTERS                                                               \
-	" WHERE (? IS NULL OR actor = ?) AND (? IS NULL OR action = ?)"             \
-	" AND (? IS NULL OR resource_type = ?) AND (? IS NULL OR gateway_name = ?)" \
-	" AND (? IS NULL OR `timestamp` >= ?) AND (? IS NULL OR `timestamp` <= ?)"
-#define NFILTER_ARGS 12
+/* One constant statement per "leading" filter (the first of actor, gateway, action,
+ * resource_type that is set, or none): the leading filter and the time bounds are plain
+ * conditions, so MariaDB reads a range of that filter's (col, timestamp, id) index backwards,
+ * already in page order. The other filters are "(? IS NULL OR col = ?)" checks on the rows of
+ * that range (MariaDB does not fold "? IS NULL" when it plans an execution, so such a check can
+ * never select an index itself). Open time bounds are bound as the extreme DATETIME values. */
+#define TIME_RANGE "`timestamp` >= ? AND `timestamp` <= ?"
+#define OPT(col) " AND (? IS NULL OR " col " = ?)"
+#define OTHERS OPT("actor") OPT("action") OPT("resource_type") OPT("gateway_name")
+#define WHERE_NONE " WHERE " TIME_RANGE OTHERS
+#define WHERE_LEAD(col) " WHERE " col " = ? AND " TIME_RANGE OTHERS
 #define ENTRY_COLS(p)                                                                            \
 	p "id, DATE_FORMAT(" p "`timestamp`, '%Y-%m-%dT%H:%i:%s.%f+00:00'), " p "actor, " p      \
 	  "actor_role, " p "action, " p "resource_type, " p "resource_id, " p "gateway_name, " p \
 	  "detail, " p "client_ip, " p "request_id"
 #define NEWEST_FIRST(p) " ORDER BY " p "`timestamp` DESC, " p "id DESC"
-
 /* The page's ids come from the index alone (a deep offset skips index entries, not rows); only
  * the rows of the page are read in full. */
-static const char sql_page[] =
-    "SELECT " ENTRY_COLS("a.") " FROM audit_log a JOIN (SELECT id FROM audit_log" WHERE_FILTERS
-	NEWEST_FIRST("") " LIMIT ? OFFSET ?) k ON k.id = a.id" NEWEST_FIRST("a.");
-static const char sql_count[] = "SELECT COUNT(*) FROM audit_log" WHERE_FILTERS;
-static const char sql_export[] =
-    "SELECT " ENTRY_COLS("") " FROM audit_log" WHERE_FILTERS NEWEST_FIRST("") " LIMIT ?";
+#define PAGE(where)                                                                         \
+	"SELECT " ENTRY_COLS("a.") " FROM audit_log a JOIN (SELECT id FROM audit_log" where \
+	    NEWEST_FIRST("") " LIMIT ? OFFSET ?) k ON k.id = a.id" NEWEST_FIRST("a.")
+#define COUNT(where) "SELECT COUNT(*) FROM audit_log" where
+#define EXPORT(where) "SELECT " ENTRY_COLS("") " FROM audit_log" where NEWEST_FIRST("") " LIMIT ?"
+#define VARIANT(where)                                   \
+	{                                                \
+		COUNT(where), PAGE(where), EXPORT(where) \
+	}
+
+enum lead { LEAD_NONE, LEAD_ACTOR, LEAD_GATEWAY, LEAD_ACTION, LEAD_RTYPE };
+
+static const struct {
+	const char *count, *page, *export;
+} variants[] = {
+    [LEAD_NONE] = VARIANT(WHERE_NONE),
+    [LEAD_ACTOR] = VARIANT(WHERE_LEAD("actor")),
+    [LEAD_GATEWAY] = VARIANT(WHERE_LEAD("gateway_name")),
+    [LEAD_ACTION] = VARIANT(WHERE_LEAD("action")),
+    [LEAD_RTYPE] = VARIANT(WHERE_LEAD("resource_type")),
+};
+/* Most filters' arguments: lead, since, until, then two per optional filter. */
+#define MAX_FILTER_ARGS 11
+
+/* Unfiltered, the count is the chain's length: the trigger numbers rows without gaps and a
+ * purge removes a prefix, so no index has to be counted. */
+static const char sql_count_all[] = "SELECT head_id - anchor_id FROM audit_chain WHERE id = 1";
 static const char sql_chain[] =
     "SELECT head_id, head_hash, anchor_id, anchor_hash FROM audit_chain WHERE id = 1";
 static const char sql_walk[] =
@@ -212,13 +235,32 @@ bool bw_audit_parse_time(const char *text, char out[BW_AUDIT_TIME_LEN])
 
 /* --- reading ------------------------------------------------------------------------------- */
 
-static void filter_args(const struct bw_audit_filter *f, struct bw_dbarg *a)
+static bool unfiltered(const struct bw_audit_filter *f)
 {
-	const char *v[] = {f->actor, f->action, f->resource_type, f->gateway, f->since, f->until};
-	for (size_t i = 0; i < 6; i++) {
-		a[2 * i] = bw_dba_text(v[i]);
-		a[2 * i + 1] = bw_dba_text(v[i]);
+	return f->actor == NULL && f->action == NULL && f->resource_type == NULL &&
+	       f->gateway == NULL && f->since == NULL && f->until == NULL;
+}
+
+/* Picks the statement variant and fills its filter arguments; returns how many. */
+static size_t filter_args(const struct bw_audit_filter *f, enum lead *lead, struct bw_dbarg *a)
+{
+	size_t n = 0;
+	*lead = f->actor != NULL           ? LEAD_ACTOR
+		: f->gateway != NULL       ? LEAD_GATEWAY
+		: f->action != NULL        ? LEAD_ACTION
+		: f->resource_type != NULL ? LEAD_RTYPE
+					   : LEAD_NONE;
+	const char *lead_value[] = {NULL, f->actor, f->gateway, f->action, f->resource_type};
+	if (*lead != LEAD_NONE)
+		a[n++] = bw_dba_text(lead_value[*lead]);
+	a[n++] = bw_dba_text(f->since != NULL ? f->since : "0001-01-01 00:00:00.000000");
+	a[n++] = bw_dba_text(f->until != NULL ? f->until : "9999-12-31 23:59:59.999999");
+	const char *opt[] = {f->actor, f->action, f->resource_type, f->gateway};
+	for (size_t i = 0; i < 4; i++) {
+		a[n++] = bw_dba_text(opt[i]);
+		a[n++] = bw_dba_text(opt[i]);
 	}
+	return n;
 }
 
 static void cells_to_entry(const char *const *c, const unsigned long *len, struct bw_audit_entry *e)
@@ -241,16 +283,19 @@ enum bw_err bw_audit_list(struct bw_svc *svc, const struct bw_audit_filter *f, l
 			  long long offset, struct bw_audit_entry **items, size_t *n,
 			  long long *total)
 {
-	struct bw_dbarg args[NFILTER_ARGS + 2];
+	struct bw_dbarg args[MAX_FILTER_ARGS + 2];
 	struct bw_dbres r;
-	filter_args(f, args);
-	enum bw_err rc = bw_db_query(svc->db, svc->arena, sql_count, args, NFILTER_ARGS, &r);
+	enum lead lead;
+	size_t nargs = filter_args(f, &lead, args);
+	enum bw_err rc =
+	    unfiltered(f) ? bw_db_query(svc->db, svc->arena, sql_count_all, NULL, 0, &r)
+			  : bw_db_query(svc->db, svc->arena, variants[lead].count, args, nargs, &r);
 	if (rc != BW_OK)
 		return rc;
-	*total = r.nrows == 1 ? atoll(bw_db_cell(&r, 0, 0)) : 0;
-	args[NFILTER_ARGS] = bw_dba_int(limit);
-	args[NFILTER_ARGS + 1] = bw_dba_int(offset);
-	rc = bw_db_query(svc->db, svc->arena, sql_page, args, NFILTER_ARGS + 2, &r);
+	*total = r.nrows == 1 && bw_db_cell(&r, 0, 0) != NULL ? atoll(bw_db_cell(&r, 0, 0)) : 0;
+	args[nargs] = bw_dba_int(limit);
+	args[nargs + 1] = bw_dba_int(offset);
+	rc = bw_db_query(svc->db, svc->arena, variants[lead].page, args, nargs + 2, &r);
 	if (rc != BW_OK)
 		return rc;
 	struct bw_audit_entry *list = bw_arena_zalloc(svc->arena, sizeof(*list) * (r.nrows + 1));
@@ -283,11 +328,13 @@ static int stream_row(void *ctx, const char *const *cells, const unsigned long *
 enum bw_err bw_audit_stream(struct bw_svc *svc, const struct bw_audit_filter *f, long long limit,
 			    bw_audit_row_fn fn, void *ctx, bool *stopped)
 {
-	struct bw_dbarg args[NFILTER_ARGS + 1];
+	struct bw_dbarg args[MAX_FILTER_ARGS + 1];
 	struct stream_ctx s = {fn, ctx};
-	filter_args(f, args);
-	args[NFILTER_ARGS] = bw_dba_int(limit > 0 ? limit : 0x7fffffffffffffffLL);
-	return bw_db_stream(svc->db, sql_export, args, NFILTER_ARGS + 1, stream_row, &s, stopped);
+	enum lead lead;
+	size_t nargs = filter_args(f, &lead, args);
+	args[nargs] = bw_dba_int(limit > 0 ? limit : 0x7fffffffffffffffLL);
+	return bw_db_stream(svc->db, variants[lead].export, args, nargs + 1, stream_row, &s,
+			    stopped);
 }
 
 /* --- the hash chain ------------------------------------------------------------------------ */
