@@ -18,14 +18,16 @@ static const char sql_insert[] =
 /* One constant statement per "leading" filter (the first of actor, gateway, action,
  * resource_type that is set, or none): the leading filter and the time bounds are plain
  * conditions, so MariaDB reads a range of that filter's (col, timestamp, id) index backwards,
- * already in page order. The other filters are "(? IS NULL OR col = ?)" checks on the rows of
- * that range (MariaDB does not fold "? IS NULL" when it plans an execution, so such a check can
- * never select an index itself). Open time bounds are bound as the extreme DATETIME values. */
+ * already in page order, and counts or skips within the index alone. Further filters are
+ * "(? IS NULL OR col = ?)" checks on the rows of that range, in a second set of statements used
+ * only when such a filter is set: MariaDB does not fold "? IS NULL" when it plans an execution,
+ * so the checks would make it read every row of the range even when they are all NULL. Open
+ * time bounds are bound as the extreme DATETIME values. */
 #define TIME_RANGE "`timestamp` >= ? AND `timestamp` <= ?"
 #define OPT(col) " AND (? IS NULL OR " col " = ?)"
 #define OTHERS OPT("actor") OPT("action") OPT("resource_type") OPT("gateway_name")
-#define WHERE_NONE " WHERE " TIME_RANGE OTHERS
-#define WHERE_LEAD(col) " WHERE " col " = ? AND " TIME_RANGE OTHERS
+#define WHERE_NONE " WHERE " TIME_RANGE
+#define WHERE_LEAD(col) " WHERE " col " = ? AND " TIME_RANGE
 #define ENTRY_COLS(p)                                                                            \
 	p "id, DATE_FORMAT(" p "`timestamp`, '%Y-%m-%dT%H:%i:%s.%f+00:00'), " p "actor, " p      \
 	  "actor_role, " p "action, " p "resource_type, " p "resource_id, " p "gateway_name, " p \
@@ -38,16 +40,21 @@ static const char sql_insert[] =
 	    NEWEST_FIRST("") " LIMIT ? OFFSET ?) k ON k.id = a.id" NEWEST_FIRST("a.")
 #define COUNT(where) "SELECT COUNT(*) FROM audit_log" where
 #define EXPORT(where) "SELECT " ENTRY_COLS("") " FROM audit_log" where NEWEST_FIRST("") " LIMIT ?"
-#define VARIANT(where)                                   \
-	{                                                \
-		COUNT(where), PAGE(where), EXPORT(where) \
+#define VARIANT(where)                                                                \
+	{                                                                             \
+		{COUNT(where), PAGE(where), EXPORT(where)},                           \
+		{                                                                     \
+			COUNT(where OTHERS), PAGE(where OTHERS), EXPORT(where OTHERS) \
+		}                                                                     \
 	}
 
 enum lead { LEAD_NONE, LEAD_ACTOR, LEAD_GATEWAY, LEAD_ACTION, LEAD_RTYPE };
 
-static const struct {
+struct stmts {
 	const char *count, *page, *export;
-} variants[] = {
+};
+/* [lead][whether further filters are set] */
+static const struct stmts variants[][2] = {
     [LEAD_NONE] = VARIANT(WHERE_NONE),
     [LEAD_ACTOR] = VARIANT(WHERE_LEAD("actor")),
     [LEAD_GATEWAY] = VARIANT(WHERE_LEAD("gateway_name")),
@@ -241,22 +248,28 @@ static bool unfiltered(const struct bw_audit_filter *f)
 	       f->gateway == NULL && f->since == NULL && f->until == NULL;
 }
 
-/* Picks the statement variant and fills its filter arguments; returns how many. */
-static size_t filter_args(const struct bw_audit_filter *f, enum lead *lead, struct bw_dbarg *a)
+/* Picks the statements for f and fills their filter arguments; returns how many. */
+static size_t filter_args(const struct bw_audit_filter *f, const struct stmts **st,
+			  struct bw_dbarg *a)
 {
 	size_t n = 0;
-	*lead = f->actor != NULL           ? LEAD_ACTOR
-		: f->gateway != NULL       ? LEAD_GATEWAY
-		: f->action != NULL        ? LEAD_ACTION
-		: f->resource_type != NULL ? LEAD_RTYPE
-					   : LEAD_NONE;
+	enum lead lead = f->actor != NULL           ? LEAD_ACTOR
+			 : f->gateway != NULL       ? LEAD_GATEWAY
+			 : f->action != NULL        ? LEAD_ACTION
+			 : f->resource_type != NULL ? LEAD_RTYPE
+						    : LEAD_NONE;
 	const char *lead_value[] = {NULL, f->actor, f->gateway, f->action, f->resource_type};
-	if (*lead != LEAD_NONE)
-		a[n++] = bw_dba_text(lead_value[*lead]);
+	const char *opt[] = {f->actor, f->action, f->resource_type, f->gateway};
+	size_t set = 0;
+	for (size_t i = 0; i < 4; i++)
+		set += opt[i] != NULL;
+	bool others = set > 1;
+	*st = &variants[lead][others];
+	if (lead != LEAD_NONE)
+		a[n++] = bw_dba_text(lead_value[lead]);
 	a[n++] = bw_dba_text(f->since != NULL ? f->since : "0001-01-01 00:00:00.000000");
 	a[n++] = bw_dba_text(f->until != NULL ? f->until : "9999-12-31 23:59:59.999999");
-	const char *opt[] = {f->actor, f->action, f->resource_type, f->gateway};
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; others && i < 4; i++) {
 		a[n++] = bw_dba_text(opt[i]);
 		a[n++] = bw_dba_text(opt[i]);
 	}
@@ -285,17 +298,17 @@ enum bw_err bw_audit_list(struct bw_svc *svc, const struct bw_audit_filter *f, l
 {
 	struct bw_dbarg args[MAX_FILTER_ARGS + 2];
 	struct bw_dbres r;
-	enum lead lead;
-	size_t nargs = filter_args(f, &lead, args);
-	enum bw_err rc =
-	    unfiltered(f) ? bw_db_query(svc->db, svc->arena, sql_count_all, NULL, 0, &r)
-			  : bw_db_query(svc->db, svc->arena, variants[lead].count, args, nargs, &r);
+	const struct stmts *st = NULL;
+	size_t nargs = filter_args(f, &st, args);
+	enum bw_err rc = unfiltered(f)
+			     ? bw_db_query(svc->db, svc->arena, sql_count_all, NULL, 0, &r)
+			     : bw_db_query(svc->db, svc->arena, st->count, args, nargs, &r);
 	if (rc != BW_OK)
 		return rc;
 	*total = r.nrows == 1 && bw_db_cell(&r, 0, 0) != NULL ? atoll(bw_db_cell(&r, 0, 0)) : 0;
 	args[nargs] = bw_dba_int(limit);
 	args[nargs + 1] = bw_dba_int(offset);
-	rc = bw_db_query(svc->db, svc->arena, variants[lead].page, args, nargs + 2, &r);
+	rc = bw_db_query(svc->db, svc->arena, st->page, args, nargs + 2, &r);
 	if (rc != BW_OK)
 		return rc;
 	struct bw_audit_entry *list = bw_arena_zalloc(svc->arena, sizeof(*list) * (r.nrows + 1));
@@ -330,11 +343,10 @@ enum bw_err bw_audit_stream(struct bw_svc *svc, const struct bw_audit_filter *f,
 {
 	struct bw_dbarg args[MAX_FILTER_ARGS + 1];
 	struct stream_ctx s = {fn, ctx};
-	enum lead lead;
-	size_t nargs = filter_args(f, &lead, args);
+	const struct stmts *st = NULL;
+	size_t nargs = filter_args(f, &st, args);
 	args[nargs] = bw_dba_int(limit > 0 ? limit : 0x7fffffffffffffffLL);
-	return bw_db_stream(svc->db, variants[lead].export, args, nargs + 1, stream_row, &s,
-			    stopped);
+	return bw_db_stream(svc->db, st->export, args, nargs + 1, stream_row, &s, stopped);
 }
 
 /* --- the hash chain ------------------------------------------------------------------------ */
