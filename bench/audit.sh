@@ -103,7 +103,7 @@ rss() { # "pid:VmRSS/VmHWM kB" for every worker
   done
   echo "$out"
 }
-# sample_rss FILE: until killed, appends the summed VmRSS (kB) of the workers every 0.1 s.
+# sample_rss FILE: until killed, appends the summed VmRSS (kB) of the workers (about 3 a second).
 sample_rss() {
   while :; do
     local sum=0 p r
@@ -129,7 +129,7 @@ export_run() {
   lines=$(wc -l < "$WORK/export.$fmt")
   printf '  export %-4s %10s bytes in %6.1f s (%s lines, %.0f rows/s)\n' "$fmt" "$bytes" "$secs" "$lines" "$(echo "$lines / $secs" | bc -l)"
   echo "  workers after  (pid:VmRSS/VmHWM kB): $(rss)"
-  echo "  summed worker VmRSS during the export, sampled every 0.1 s: $(sort -n "$samples" | awk 'NR==1 {min=$1} {max=$1; n++} END {printf "min %d kB, max %d kB over %d samples", min, max, n}')"
+  echo "  summed worker VmRSS while exporting: $(sort -n "$samples" | awk 'NR==1 {min=$1} {max=$1; n++} END {printf "min %d kB, max %d kB (%d samples)", min, max, n}')"
   rm -f "$WORK/export.$fmt"
 }
 echo "streamed exports (10,000 rows, then all $count rows):"
