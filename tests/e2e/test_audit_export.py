@@ -124,3 +124,21 @@ def test_bad_export_timestamp_is_400(rejected, api):
 
 def test_export_only_get(api):
     assert_problem(api.request("POST", "/api/audit/export"), 405)
+
+
+def test_export_of_long_values(api, unique_name):
+    """Values longer than the first fetch buffer (256 bytes) are fetched again in full."""
+    name = unique_name()
+    desc = "ü" * 400 + ', "end"'
+    labels = {f"k{i:02d}": "v" * 200 for i in range(20)}
+    json_ok(api.register({"name": name, "endpoint": ENDPOINT, "description": desc,
+                          "labels": labels}), 201)
+    json_ok(api.patch_gateway(name, {"description": "short"}))
+    body = json.loads(export(api, gateway=name).content)
+    assert [e["action"] for e in body] == ["gateway.update_metadata", "gateway.register"]
+    assert body[1]["detail"]["description"] == desc
+    assert body[1]["detail"]["labels"] == labels
+    assert body[0]["detail"] == {"description": "short"}
+    _, rows = parse_csv(export(api, format="csv", gateway=name))
+    assert json.loads(rows[1][8])["description"] == desc
+    assert json.loads(rows[0][8]) == {"description": "short"}
