@@ -1,7 +1,9 @@
-/* breakwaterctl: the command-line face for operators and scripts — schema migrations and the
- * master key. Shares lib/ and services/ with the other faces. */
+/* breakwaterctl: the command-line face for operators and scripts — schema migrations, the
+ * master key and the audit trail's verification and retention. Shares lib/ and services/ with
+ * the other faces. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,42 +14,48 @@
 #include "lib/db.h"
 #include "lib/log.h"
 #include "lib/migrate.h"
+#include "services/audit.h"
 #include "services/auth.h"
 
 static void usage(FILE *out)
 {
-	fprintf(
-	    out,
-	    "Usage: breakwaterctl [--config FILE] COMMAND\n\n"
-	    "Commands:\n"
-	    "  migrate        apply pending database migrations (refuses a newer schema)\n"
-	    "  schema-version print the database's schema version and the newest one known\n"
-	    "  keygen FILE    create a new 32-byte master key file (mode 0600; never "
-	    "overwrites)\n"
-	    "  bootstrap-admin  create the first admin from $BREAKWATER_ADMIN_EMAIL and\n"
-	    "                 $BREAKWATER_ADMIN_PASSWORD when no user exists yet (idempotent)\n\n"
-	    "Configuration: --config FILE, else $BREAKWATER_CONFIG, else %s;\n"
-	    "see breakwater-fcgi --help for the keys.\n",
-	    BW_CONF_DEFAULT_PATH);
+	fprintf(out,
+		"Usage: breakwaterctl [--config FILE] COMMAND\n\n"
+		"Commands:\n"
+		"  migrate        apply pending database migrations (refuses a newer schema)\n"
+		"  schema-version print the database's schema version and the newest one known\n"
+		"  keygen FILE    create a new 32-byte master key file (mode 0600; never "
+		"overwrites)\n"
+		"  bootstrap-admin  create the first admin from $BREAKWATER_ADMIN_EMAIL and\n"
+		"                 $BREAKWATER_ADMIN_PASSWORD when no user exists yet (idempotent)\n"
+		"  audit verify   walk the audit hash chain; prints the first broken link and\n"
+		"                 exits 2 when there is one\n"
+		"  audit purge --older-than DAYS\n"
+		"                 delete audit rows older than DAYS days (retention); the purge\n"
+		"                 itself is audited (audit.purged, with the count)\n\n"
+		"Configuration: --config FILE, else $BREAKWATER_CONFIG, else %s;\n"
+		"see breakwater-fcgi --help for the keys.\n",
+		BW_CONF_DEFAULT_PATH);
 }
 
 static int with_db(const struct bw_conf *conf,
-		   int (*fn)(struct bw_db *, struct bw_arena *, const struct bw_conf *))
+		   int (*fn)(struct bw_db *, struct bw_arena *, const void *), const void *arg)
 {
 	int code = 1;
 	bw_db_global_init();
 	struct bw_db *db = bw_db_new(conf);
 	struct bw_arena *a = bw_arena_new(16384);
 	if (db != NULL && a != NULL)
-		code = fn(db, a, conf);
+		code = fn(db, a, arg);
 	bw_arena_free(a);
 	bw_db_close(db);
 	bw_db_global_end();
 	return code;
 }
 
-static int do_migrate(struct bw_db *db, struct bw_arena *a, const struct bw_conf *conf)
+static int do_migrate(struct bw_db *db, struct bw_arena *a, const void *arg)
 {
+	(void)arg;
 	char err[512] = "";
 	int applied = 0;
 	enum bw_err rc = bw_migrate(db, a, &applied, err, sizeof(err));
@@ -59,8 +67,9 @@ static int do_migrate(struct bw_db *db, struct bw_arena *a, const struct bw_conf
 	return 0;
 }
 
-static int do_version(struct bw_db *db, struct bw_arena *a, const struct bw_conf *conf)
+static int do_version(struct bw_db *db, struct bw_arena *a, const void *arg)
 {
+	(void)arg;
 	int v = 0;
 	enum bw_err rc = bw_schema_version(db, a, &v);
 	if (rc != BW_OK) {
@@ -72,8 +81,76 @@ static int do_version(struct bw_db *db, struct bw_arena *a, const struct bw_conf
 	return 0;
 }
 
-static int do_bootstrap(struct bw_db *db, struct bw_arena *a, const struct bw_conf *conf)
+static void svc_for(struct bw_svc *svc, struct bw_db *db, struct bw_arena *a)
 {
+	memset(svc, 0, sizeof(*svc));
+	svc->db = db;
+	svc->arena = a;
+}
+
+static int do_audit_verify(struct bw_db *db, struct bw_arena *a, const void *arg)
+{
+	(void)arg;
+	struct bw_svc svc;
+	struct bw_audit_verdict v = {0};
+	svc_for(&svc, db, a);
+	enum bw_err rc = bw_audit_verify(&svc, &v);
+	if (rc != BW_OK) {
+		fprintf(stderr, "breakwaterctl: audit verify: %s (%s)\n", bw_strerror(rc),
+			bw_db_error(db));
+		return 1;
+	}
+	if (v.broken_id != 0) {
+		printf("audit chain BROKEN at id %lld: %s (%lld rows checked)\n", v.broken_id,
+		       v.reason, v.rows);
+		return 2;
+	}
+	printf("audit chain intact: %lld rows, head id %lld hash %s\n", v.rows, v.head_id,
+	       v.head_hash);
+	return 0;
+}
+
+static int do_audit_purge(struct bw_db *db, struct bw_arena *a, const void *arg)
+{
+	unsigned purge_days = *(const unsigned *)arg;
+	struct bw_svc svc;
+	long long count = 0;
+	svc_for(&svc, db, a);
+	enum bw_err rc = bw_audit_purge(&svc, "system:breakwaterctl", purge_days, &count);
+	if (rc != BW_OK) {
+		fprintf(stderr, "breakwaterctl: audit purge: %s (%s)\n", bw_strerror(rc),
+			bw_db_error(db));
+		return 1;
+	}
+	printf("audit rows purged: %lld (older than %u days)\n", count, purge_days);
+	return 0;
+}
+
+/* "audit verify" / "audit purge --older-than DAYS"; 64 for bad usage. */
+static int audit_command(const struct bw_conf *conf, int argc, char **argv, int i)
+{
+	if (i + 1 < argc && strcmp(argv[i + 1], "verify") == 0 && i + 2 == argc)
+		return with_db(conf, do_audit_verify, NULL);
+	if (i + 4 == argc && strcmp(argv[i + 1], "purge") == 0 &&
+	    strcmp(argv[i + 2], "--older-than") == 0) {
+		char *end = NULL;
+		errno = 0;
+		unsigned long d = strtoul(argv[i + 3], &end, 10);
+		if (argv[i + 3][0] < '0' || argv[i + 3][0] > '9' || *end != '\0' || errno != 0 ||
+		    d > 100000) {
+			fprintf(stderr, "breakwaterctl: --older-than wants a number of days\n");
+			return 64;
+		}
+		unsigned days = (unsigned)d;
+		return with_db(conf, do_audit_purge, &days);
+	}
+	usage(stderr);
+	return 64;
+}
+
+static int do_bootstrap(struct bw_db *db, struct bw_arena *a, const void *arg)
+{
+	const struct bw_conf *conf = arg;
 	const char *email = getenv("BREAKWATER_ADMIN_EMAIL");
 	const char *pw = getenv("BREAKWATER_ADMIN_PASSWORD");
 	if (email == NULL || pw == NULL || pw[0] == '\0') {
@@ -137,11 +214,13 @@ int main(int argc, char **argv)
 	}
 	bw_log_set_level(BW_LOG_WARN);
 	if (strcmp(cmd, "migrate") == 0)
-		return with_db(&conf, do_migrate);
+		return with_db(&conf, do_migrate, NULL);
 	if (strcmp(cmd, "schema-version") == 0)
-		return with_db(&conf, do_version);
+		return with_db(&conf, do_version, NULL);
 	if (strcmp(cmd, "bootstrap-admin") == 0)
-		return with_db(&conf, do_bootstrap);
+		return with_db(&conf, do_bootstrap, &conf);
+	if (strcmp(cmd, "audit") == 0)
+		return audit_command(&conf, argc, argv, i);
 	fprintf(stderr, "breakwaterctl: unknown command '%s'\n\n", cmd);
 	usage(stderr);
 	return 64;

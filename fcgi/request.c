@@ -239,6 +239,34 @@ void bw_reply(struct bw_req *req, int status, const char *content_type, const ch
 		FCGX_PutStr(body, (int)len, req->fcgx->out);
 }
 
+bool bw_reply_stream_begin(struct bw_req *req, int status, const char *content_type)
+{
+	if (req->status != 0)
+		return false;
+	req->status = status;
+	char head[1024];
+	int n =
+	    snprintf(head, sizeof(head),
+		     "Status: %d %s\r\nContent-Type: %s\r\nCache-Control: no-store\r\n"
+		     "X-Accel-Buffering: no\r\n%.*s\r\n",
+		     status, reason(status), content_type, (int)req->extra_len, req->extra_headers);
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return false;
+	return FCGX_PutStr(head, n, req->fcgx->out) == n;
+}
+
+bool bw_reply_stream_write(struct bw_req *req, const char *p, size_t n)
+{
+	while (n > 0) {
+		int piece = n > 65536 ? 65536 : (int)n;
+		if (FCGX_PutStr(p, piece, req->fcgx->out) != piece)
+			return false;
+		p += piece;
+		n -= (size_t)piece;
+	}
+	return true;
+}
+
 void bw_reply_json(struct bw_req *req, int status, struct json_object *obj)
 {
 	size_t len = 0;

@@ -67,6 +67,12 @@ void bw_req_header(struct bw_req *req, const char *name, const char *value);
 /* Sends status, headers and body. The first send wins; later calls are ignored. */
 void bw_reply(struct bw_req *req, int status, const char *content_type, const char *body,
 	      size_t len);
+/* A streamed response: bw_reply_stream_begin sends the status and headers without a
+ * Content-Length (nginx forwards the body chunked) and with "X-Accel-Buffering: no" so nginx
+ * passes each piece on instead of spooling the whole body; false when a response already went
+ * out. bw_reply_stream_write sends body bytes; false once the client is gone. */
+bool bw_reply_stream_begin(struct bw_req *req, int status, const char *content_type);
+bool bw_reply_stream_write(struct bw_req *req, const char *p, size_t n);
 /* Sends obj as application/json (obj is borrowed). */
 void bw_reply_json(struct bw_req *req, int status, struct json_object *obj);
 /* THE error renderer: sends the problem+json envelope. code NULL = the status's default. */

@@ -86,6 +86,8 @@ const struct bw_route bw_routes[] = {
      0},
     {BW_POST, "/api/auth/service-principals/{sp_id}/rotate", bw_h_sp_rotate, BW_ROLE_ADMIN,
      BW_BODY_NONE, 0},
+    {BW_GET, "/api/audit", bw_h_audit_list, BW_ROLE_ADMIN, BW_BODY_NONE, 0},
+    {BW_GET, "/api/audit/export", bw_h_audit_export, BW_ROLE_ADMIN, BW_BODY_NONE, 0},
 };
 
 const size_t bw_routes_count = sizeof(bw_routes) / sizeof(bw_routes[0]);

@@ -68,5 +68,8 @@ void bw_h_groups_update(struct bw_req *req);
 void bw_h_groups_delete(struct bw_req *req);
 void bw_h_group_members_add(struct bw_req *req);
 void bw_h_group_members_remove(struct bw_req *req);
+/* h_audit.c */
+void bw_h_audit_list(struct bw_req *req);
+void bw_h_audit_export(struct bw_req *req);
 
 #endif

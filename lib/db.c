@@ -462,6 +462,134 @@ enum bw_err bw_db_query(struct bw_db *db, struct bw_arena *a, const char *sql,
 	return rc;
 }
 
+/* Per-column buffers of a streamed result; they grow when a value does not fit. */
+struct rowbuf {
+	size_t ncols;
+	MYSQL_BIND *b;
+	unsigned long *len;
+	my_bool *is_null;
+	my_bool *error;
+	char **cells;
+};
+
+static void rowbuf_free(struct rowbuf *rb)
+{
+	for (size_t c = 0; rb->b != NULL && c < rb->ncols; c++)
+		free(rb->b[c].buffer);
+	free(rb->b);
+	free(rb->len);
+	free(rb->is_null);
+	free(rb->error);
+	free(rb->cells);
+}
+
+static enum bw_err rowbuf_init(struct rowbuf *rb, size_t ncols)
+{
+	size_t n = ncols ? ncols : 1;
+	rb->ncols = ncols;
+	rb->b = calloc(n, sizeof(*rb->b));
+	rb->len = calloc(n, sizeof(*rb->len));
+	rb->is_null = calloc(n, sizeof(*rb->is_null));
+	rb->error = calloc(n, sizeof(*rb->error));
+	rb->cells = calloc(n, sizeof(*rb->cells));
+	if (rb->b == NULL || rb->len == NULL || rb->is_null == NULL || rb->error == NULL ||
+	    rb->cells == NULL)
+		return BW_ENOMEM;
+	for (size_t c = 0; c < ncols; c++) {
+		rb->b[c].buffer_type = MYSQL_TYPE_STRING;
+		/* One byte more than declared: room for the terminating NUL. */
+		rb->b[c].buffer_length = 256;
+		rb->b[c].buffer = malloc(257);
+		rb->b[c].length = &rb->len[c];
+		rb->b[c].is_null = &rb->is_null[c];
+		rb->b[c].error = &rb->error[c];
+		if (rb->b[c].buffer == NULL)
+			return BW_ENOMEM;
+	}
+	return BW_OK;
+}
+
+/* After MYSQL_DATA_TRUNCATED: grows the short buffers and fetches those columns again. */
+static enum bw_err rowbuf_refetch(struct bw_db *db, MYSQL_STMT *st, struct rowbuf *rb)
+{
+	for (size_t c = 0; c < rb->ncols; c++) {
+		MYSQL_BIND *b = &rb->b[c];
+		if (rb->is_null[c] || !rb->error[c])
+			continue;
+		size_t cap = rb->len[c];
+		char *nb = realloc(b->buffer, cap + 1);
+		if (nb == NULL)
+			return BW_ENOMEM;
+		b->buffer = nb;
+		b->buffer_length = cap;
+		if (mysql_stmt_fetch_column(st, b, (unsigned)c, 0) != 0)
+			return fail(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+	}
+	/* The grown buffers must be bound for the next rows too. */
+	if (mysql_stmt_bind_result(st, rb->b) != 0)
+		return fail(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+	return BW_OK;
+}
+
+static enum bw_err stream_rows(struct bw_db *db, MYSQL_STMT *st, bw_db_row_fn fn, void *ctx,
+			       bool *stopped)
+{
+	struct rowbuf rb = {0};
+	enum bw_err rc = BW_OK;
+	MYSQL_RES *meta = mysql_stmt_result_metadata(st);
+	if (meta == NULL)
+		return fail(db, mysql_stmt_errno(st), "statement returns no result set");
+	rc = rowbuf_init(&rb, mysql_num_fields(meta));
+	if (rc != BW_OK)
+		goto out;
+	if (rb.ncols > 0 && mysql_stmt_bind_result(st, rb.b) != 0) {
+		rc = fail(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+		goto out;
+	}
+	for (;;) {
+		int f = mysql_stmt_fetch(st);
+		if (f == MYSQL_NO_DATA)
+			break;
+		if (f == 1) {
+			rc = fail(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+			goto out;
+		}
+		if (f == MYSQL_DATA_TRUNCATED && (rc = rowbuf_refetch(db, st, &rb)) != BW_OK)
+			goto out;
+		for (size_t c = 0; c < rb.ncols; c++) {
+			char *buf = rb.b[c].buffer;
+			buf[rb.len[c]] = '\0';
+			rb.cells[c] = rb.is_null[c] ? NULL : buf;
+		}
+		if (fn(ctx, (const char *const *)rb.cells, rb.len, rb.ncols) != 0) {
+			*stopped = true;
+			break;
+		}
+	}
+out:
+	/* Discards what the server still sends, so the connection is usable again. */
+	mysql_stmt_free_result(st);
+	mysql_free_result(meta);
+	rowbuf_free(&rb);
+	return rc;
+}
+
+enum bw_err bw_db_stream(struct bw_db *db, const char *sql, const struct bw_dbarg *args,
+			 size_t nargs, bw_db_row_fn fn, void *ctx, bool *stopped)
+{
+	MYSQL_STMT *st = NULL;
+	*stopped = false;
+	enum bw_err rc = run(db, sql, false, args, nargs, false, &st);
+	if (rc == BW_EDBLOST && !db->in_tx)
+		rc = run(db, sql, false, args, nargs, false, &st);
+	if (rc != BW_OK)
+		return rc;
+	rc = stream_rows(db, st, fn, ctx, stopped);
+	mysql_stmt_close(st);
+	db->last_used = now_s();
+	return rc;
+}
+
 enum bw_err bw_db_ping(struct bw_db *db, double *latency_ms)
 {
 	double t0 = now_s();

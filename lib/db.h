@@ -76,6 +76,18 @@ enum bw_err bw_db_exec_once(struct bw_db *db, const char *sql);
 enum bw_err bw_db_query(struct bw_db *db, struct bw_arena *a, const char *sql,
 			const struct bw_dbarg *args, size_t nargs, struct bw_dbres *out);
 
+/* One row of bw_db_stream: cells[c] is NULL for SQL NULL, else NUL-terminated with byte length
+ * lens[c]. Both are valid only during the call, and the callback must not use the connection
+ * (it is busy with the unfinished result). Return 0 for the next row, non-zero to stop. */
+typedef int (*bw_db_row_fn)(void *ctx, const char *const *cells, const unsigned long *lens,
+			    size_t ncols);
+/* Executes a SELECT and hands the rows to fn one at a time as they arrive from the server
+ * (nothing is buffered beyond the current row, so memory does not grow with the result). The
+ * statement is not cached: an unfinished result would block the connection's other statements.
+ * BW_OK when every row was delivered or fn stopped early (*stopped tells which). */
+enum bw_err bw_db_stream(struct bw_db *db, const char *sql, const struct bw_dbarg *args,
+			 size_t nargs, bw_db_row_fn fn, void *ctx, bool *stopped);
+
 /* The server's last error text, for logs (never contains parameter values we sent). */
 const char *bw_db_error(const struct bw_db *db);
 

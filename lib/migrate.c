@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/log.h"
 #include "lib/migrate.h"
@@ -20,10 +21,32 @@ static const char sql_record[] =
 static const char sql_lock[] = "SELECT GET_LOCK('breakwater.migrate', 60)";
 static const char sql_unlock[] = "SELECT RELEASE_LOCK('breakwater.migrate')";
 
+/* "DELIMITER x" on a line of its own (outside a statement), as in the mysql client: from there
+ * on statements end with a line ending in x, so trigger and routine bodies can hold ';'. */
+static bool delimiter_line(const char *s, const char *eol, char *delim, size_t cap)
+{
+	static const char kw[] = "DELIMITER";
+	size_t n = sizeof(kw) - 1;
+	if ((size_t)(eol - s) <= n || strncasecmp(s, kw, n) != 0 || (s[n] != ' ' && s[n] != '\t'))
+		return false;
+	const char *v = s + n;
+	while (v < eol && (*v == ' ' || *v == '\t'))
+		v++;
+	const char *e = eol;
+	while (e > v && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		e--;
+	if (e == v || (size_t)(e - v) >= cap)
+		return false;
+	memcpy(delim, v, (size_t)(e - v));
+	delim[e - v] = '\0';
+	return true;
+}
+
 size_t bw_migration_split(const char *sql, struct bw_arena *a, char **out, size_t max)
 {
 	size_t count = 0;
 	const char *start = NULL, *p = sql;
+	char delim[16] = ";";
 	while (*p != '\0') {
 		const char *eol = strchr(p, '\n');
 		if (eol == NULL)
@@ -32,14 +55,20 @@ size_t bw_migration_split(const char *sql, struct bw_arena *a, char **out, size_
 		while (s < eol && (*s == ' ' || *s == '\t'))
 			s++;
 		bool comment = eol - s >= 2 && s[0] == '-' && s[1] == '-';
+		if (!comment && start == NULL && delimiter_line(s, eol, delim, sizeof(delim))) {
+			p = *eol == '\n' ? eol + 1 : eol;
+			continue;
+		}
 		if (!comment && s < eol && start == NULL)
 			start = p;
 		const char *e = eol;
 		while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
 			e--;
-		if (!comment && start != NULL && e > s && e[-1] == ';') {
+		size_t dl = strlen(delim);
+		if (!comment && start != NULL && (size_t)(e - s) >= dl &&
+		    memcmp(e - dl, delim, dl) == 0) {
 			if (count < max)
-				out[count] = bw_arena_strndup(a, start, (size_t)(e - 1 - start));
+				out[count] = bw_arena_strndup(a, start, (size_t)(e - dl - start));
 			count++;
 			start = NULL;
 		}

@@ -27,7 +27,9 @@ enum bw_err bw_migrate(struct bw_db *db, struct bw_arena *a, int *applied, char 
 enum bw_err bw_schema_version(struct bw_db *db, struct bw_arena *a, int *version);
 
 /* Splits one migration's text into statements (exposed for tests): statements end with a ';'
- * that closes a line; lines starting with "--" are comments. Returns the count, fills up to
+ * that closes a line; lines starting with "--" are comments. A line "DELIMITER x" between
+ * statements makes x the terminator instead (for trigger and routine bodies); "DELIMITER ;"
+ * switches back. Returns the count, fills up to
  * max pointers with arena copies. */
 size_t bw_migration_split(const char *sql, struct bw_arena *a, char **out, size_t max);
 

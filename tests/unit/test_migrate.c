@@ -55,6 +55,37 @@ static void test_split(struct bw_arena *a)
 	is_str(out[1], "SELECT 2", "second one-line statement");
 }
 
+static const char with_delimiter[] = "CREATE TABLE t (a INT);\n"
+				     "DELIMITER //\n"
+				     "CREATE TRIGGER x BEFORE INSERT ON t FOR EACH ROW\n"
+				     "BEGIN\n"
+				     "  SET NEW.a = 1;\n"
+				     "  SET NEW.a = NEW.a + 1;\n"
+				     "END//\n"
+				     "-- a comment ending in //\n"
+				     "CREATE FUNCTION f() RETURNS INT RETURN 1 //  \n"
+				     "delimiter ;\n"
+				     "DROP TABLE t;\n"
+				     "DELIMITER\n"
+				     "SELECT 2;\n";
+
+static void test_delimiter(struct bw_arena *a)
+{
+	char *out[8] = {NULL};
+	size_t n = bw_migration_split(with_delimiter, a, out, 8);
+	is_int(n, 5, "five statements around a DELIMITER block");
+	is_str(out[0], "CREATE TABLE t (a INT)", "before the block: ';'");
+	is_str(out[1],
+	       "CREATE TRIGGER x BEFORE INSERT ON t FOR EACH ROW\nBEGIN\n  SET NEW.a = 1;\n"
+	       "  SET NEW.a = NEW.a + 1;\nEND",
+	       "a body with ';' lines stays one statement, ended by the delimiter");
+	is_str(out[2], "CREATE FUNCTION f() RETURNS INT RETURN 1 ",
+	       "comments are skipped; trailing blanks after the delimiter are ignored");
+	is_str(out[3], "DROP TABLE t", "'delimiter ;' (any case) switches back");
+	is_str(out[4], "DELIMITER\nSELECT 2",
+	       "a bare DELIMITER word is not a switch (it is statement text)");
+}
+
 static void test_embedded(struct bw_arena *a)
 {
 	ok(bw_migrations_count >= 1, "at least one embedded migration (%u)", bw_migrations_count);
@@ -87,9 +118,10 @@ static void test_embedded(struct bw_arena *a)
 
 int main(void)
 {
-	plan(17);
+	plan(23);
 	struct bw_arena *a = bw_arena_new(8192);
 	test_split(a);
+	test_delimiter(a);
 	test_embedded(a);
 	bw_arena_free(a);
 	return done();
