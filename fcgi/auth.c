@@ -1,10 +1,12 @@
 /* auth (face): see auth.h. */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "fcgi/auth.h"
+#include "services/ratelimit.h"
 #include "lib/log.h"
 #include "services/auth.h"
 #include "services/validate.h"
@@ -105,6 +107,31 @@ static void forbid(struct bw_req *req, enum bw_rank have, enum bw_rank need)
 	bw_reply_problem(req, 403, NULL, "Requires %s role", bw_rank_name(need));
 }
 
+/* Writes per actor (every authenticated POST/PUT/PATCH/DELETE, whichever route): the counts
+ * live in MariaDB, so the limit holds across processes and hosts. A refused write is not
+ * counted. True after a response (429 or an error) was sent. */
+static bool write_limited(struct bw_req *req)
+{
+	if (!unsafe_method(req->method))
+		return false;
+	const struct bw_conf *c = req->svc.conf;
+	struct bw_window w = {c->write_rate_limit_attempts, c->write_rate_limit_window,
+			      c->write_rate_limit_lockout};
+	int retry = 0;
+	enum bw_err rc = bw_rate_hit(&req->svc, "write", req->actor.name, &w, &retry);
+	if (rc != BW_OK) {
+		bw_reply_err(req, rc);
+		return true;
+	}
+	if (retry == 0)
+		return false;
+	char v[16];
+	snprintf(v, sizeof(v), "%d", retry);
+	bw_req_header(req, "Retry-After", v);
+	bw_reply_problem(req, 429, NULL, "Too many requests. Try again later.");
+	return true;
+}
+
 bool bw_auth_guard(struct bw_req *req)
 {
 	const char *gw = NULL;
@@ -158,7 +185,7 @@ bool bw_auth_guard(struct bw_req *req)
 		return false;
 	}
 	req->role = (enum bw_role)(have + BW_ROLE_VIEWER);
-	return true;
+	return !write_limited(req);
 }
 
 const char *bw_auth_cookie(struct bw_req *req, const char *token, int max_age)

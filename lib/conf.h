@@ -49,6 +49,9 @@ struct bw_conf {
 	int login_rate_limit_attempts;
 	int login_rate_limit_window;
 	int login_rate_limit_lockout;
+	int write_rate_limit_attempts;
+	int write_rate_limit_window;
+	int write_rate_limit_lockout;
 	int account_lockout_attempts;
 	int account_lockout_duration;
 };
