@@ -170,7 +170,7 @@ static int do_bootstrap(struct bw_db *db, struct bw_arena *a, const void *arg)
 	}
 	if (strlen(pw) < 12)
 		fprintf(stderr, "breakwaterctl: warning: admin password shorter than 12 bytes\n");
-	struct bw_svc svc = {db, a, NULL, conf, NULL};
+	struct bw_svc svc = {db, a, NULL, conf, NULL, NULL};
 	bool created = false;
 	enum bw_err rc = bw_auth_bootstrap_admin(&svc, norm, pw, &created);
 	if (rc != BW_OK) {

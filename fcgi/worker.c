@@ -20,6 +20,7 @@
 #include "lib/crypto.h"
 #include "lib/db.h"
 #include "lib/log.h"
+#include "services/authcache.h"
 #include "services/gwclient.h"
 
 /* How often an idle thread looks at the stop flag. */
@@ -38,6 +39,7 @@ struct app {
 	const struct bw_conf *conf;
 	struct bw_shared *shared;
 	struct bw_respcache *cache;
+	struct bw_authcache *authcache;
 	uint8_t key[BW_KEY_BYTES];
 	int listen_fd;
 };
@@ -59,6 +61,7 @@ static void serve_one(struct app *app, FCGX_Request *fcgx, struct bw_arena *aren
 	req.svc.conf = app->conf;
 	req.svc.shared = app->shared;
 	req.cache = app->cache;
+	req.svc.authcache = app->authcache;
 	bw_dispatch(&req, app->conf->max_body_bytes);
 	bw_log_request(req.method, req.path, req.status, (now_s() - req.started) * 1000.0,
 		       req.request_id, req.client_ip);
@@ -146,7 +149,8 @@ int bw_worker_main(const struct bw_conf *conf, int listen_fd, struct bw_shared *
 	app.shared = shared;
 	/* A handful of list renderings (one per distinct filter) is all the cache is for. */
 	app.cache = bw_respcache_new(32, 1 << 20, 1000);
-	if (app.cache == NULL)
+	app.authcache = bw_authcache_new(1024);
+	if (app.cache == NULL || app.authcache == NULL)
 		return 1;
 	if (bw_key_load(conf->master_key_file, app.key, err, sizeof(err)) != BW_OK) {
 		bw_log(BW_LOG_ERROR, "worker", NULL, "%s", err);
@@ -183,6 +187,7 @@ int bw_worker_main(const struct bw_conf *conf, int listen_fd, struct bw_shared *
 out:
 	free(threads);
 	bw_respcache_free(app.cache);
+	bw_authcache_free(app.authcache);
 	bw_gw_process_shutdown();
 	bw_db_global_end();
 	OPENSSL_cleanse(app.key, sizeof(app.key));

@@ -11,6 +11,7 @@
 struct bw_shared {
 	_Atomic uint64_t registry_gen;       /* newest registry generation any process saw */
 	_Atomic int64_t registry_checked_ms; /* when it was last read from the database */
+	_Atomic uint64_t auth_epoch;         /* moves with every committed auth change here */
 };
 
 /* Maps a zeroed shared block (MAP_SHARED|MAP_ANONYMOUS): call before fork. NULL on failure.

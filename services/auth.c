@@ -3,11 +3,13 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/crypto.h"
 #include "lib/jsonu.h"
 #include "lib/log.h"
 #include "services/auth.h"
+#include "services/authcache.h"
 #include "services/password.h"
 
 #define RANK_OF(col) "FIELD(" col ", 'viewer', 'operator', 'admin')"
@@ -16,13 +18,15 @@
  * The last column tells whether the "last used/seen" stamp is older than a second: only then is
  * it written, so a busy key or session costs a read per request, not a commit. */
 static const char sql_by_key[] =
-    "SELECT id, name, role, last_used IS NULL OR last_used < UTC_TIMESTAMP(6) - INTERVAL 1 SECOND"
+    "SELECT id, name, role, last_used IS NULL OR last_used < UTC_TIMESTAMP(6) - INTERVAL 1 SECOND,"
+    " COALESCE(UNIX_TIMESTAMP(expires_at), 0)"
     " FROM service_principals WHERE key_hash = ?"
     " AND (expires_at IS NULL OR expires_at > UTC_TIMESTAMP(6)) AND EXISTS (SELECT 1 FROM users)";
 static const char sql_key_used[] =
     "UPDATE service_principals SET last_used = UTC_TIMESTAMP(6) WHERE id = ?";
 static const char sql_by_session[] =
-    "SELECT s.id, u.id, u.email, u.role, s.last_seen < UTC_TIMESTAMP(6) - INTERVAL 1 SECOND"
+    "SELECT s.id, u.id, u.email, u.role, s.last_seen < UTC_TIMESTAMP(6) - INTERVAL 1 SECOND,"
+    " UNIX_TIMESTAMP(LEAST(s.expires_at, s.last_seen + INTERVAL ? SECOND))"
     " FROM sessions s JOIN users u ON u.id = s.user_id"
     " WHERE s.token_hash = ? AND s.expires_at > UTC_TIMESTAMP(6)"
     " AND s.last_seen > UTC_TIMESTAMP(6) - INTERVAL ? SECOND"
@@ -88,6 +92,10 @@ enum bw_err bw_auth_by_key(struct bw_svc *svc, const char *key, struct bw_princi
 	char hex[65];
 	struct bw_dbres r;
 	bw_sha256_hex(key, strlen(key), hex);
+	uint64_t epoch = bw_authcache_epoch(svc);
+	if (svc->authcache != NULL &&
+	    bw_authcache_get(svc->authcache, hex, epoch, time(NULL), svc->arena, out))
+		return BW_OK;
 	struct bw_dbarg arg = bw_dba_text(hex);
 	enum bw_err rc = bw_db_query(svc->db, svc->arena, sql_by_key, &arg, 1, &r);
 	if (rc != BW_OK)
@@ -106,6 +114,8 @@ enum bw_err bw_auth_by_key(struct bw_svc *svc, const char *key, struct bw_princi
 	if (strcmp(bw_db_cell(&r, 0, 3), "1") == 0 &&
 	    bw_db_exec(svc->db, sql_key_used, &id, 1, NULL, NULL) != BW_OK)
 		bw_log(BW_LOG_WARN, "auth", NULL, "last_used of %s not updated", out->actor);
+	if (svc->authcache != NULL)
+		bw_authcache_put(svc->authcache, hex, epoch, atoll(bw_db_cell(&r, 0, 4)), out);
 	return BW_OK;
 }
 
@@ -114,8 +124,15 @@ enum bw_err bw_auth_by_session(struct bw_svc *svc, const char *token, struct bw_
 	char hex[65];
 	struct bw_dbres r;
 	bw_sha256_hex(token, strlen(token), hex);
-	struct bw_dbarg args[] = {bw_dba_text(hex), bw_dba_int(svc->conf->session_idle_timeout)};
-	enum bw_err rc = bw_db_query(svc->db, svc->arena, sql_by_session, args, 2, &r);
+	uint64_t epoch = bw_authcache_epoch(svc);
+	if (svc->authcache != NULL &&
+	    bw_authcache_get(svc->authcache, hex, epoch, time(NULL), svc->arena, out)) {
+		out->session = bw_arena_strdup(svc->arena, token);
+		return out->session != NULL ? BW_OK : BW_ENOMEM;
+	}
+	struct bw_dbarg args[] = {bw_dba_int(svc->conf->session_idle_timeout), bw_dba_text(hex),
+				  bw_dba_int(svc->conf->session_idle_timeout)};
+	enum bw_err rc = bw_db_query(svc->db, svc->arena, sql_by_session, args, 3, &r);
 	if (rc != BW_OK)
 		return rc;
 	if (r.nrows == 0)
@@ -133,6 +150,8 @@ enum bw_err bw_auth_by_session(struct bw_svc *svc, const char *token, struct bw_
 	if (strcmp(bw_db_cell(&r, 0, 4), "1") == 0 &&
 	    bw_db_exec(svc->db, sql_session_seen, &id, 1, NULL, NULL) != BW_OK)
 		bw_log(BW_LOG_WARN, "auth", NULL, "last_seen of a session not updated");
+	if (svc->authcache != NULL)
+		bw_authcache_put(svc->authcache, hex, epoch, atoll(bw_db_cell(&r, 0, 5)), out);
 	return BW_OK;
 }
 
@@ -323,8 +342,11 @@ enum bw_err bw_auth_logout(struct bw_svc *svc, const struct bw_actor *actor, con
 	if (rc == BW_OK)
 		rc = bw_audit_write(svc, actor, &entry);
 	if (rc == BW_OK)
-		return bw_db_commit(svc->db);
-	bw_db_rollback(svc->db);
+		rc = bw_db_commit(svc->db);
+	else
+		bw_db_rollback(svc->db);
+	if (rc == BW_OK)
+		bw_authcache_invalidate(svc);
 	return rc;
 }
 

@@ -11,12 +11,15 @@
 #include "lib/db.h"
 #include "lib/shm.h"
 
+struct bw_authcache;
+
 struct bw_svc {
 	struct bw_db *db;
 	struct bw_arena *arena;
 	const uint8_t *master_key; /* BW_KEY_BYTES */
 	const struct bw_conf *conf;
-	struct bw_shared *shared; /* the pool's shared block; NULL outside the pool */
+	struct bw_shared *shared;       /* the pool's shared block; NULL outside the pool */
+	struct bw_authcache *authcache; /* the worker's credential cache; NULL outside the pool */
 };
 
 /* Who is acting, for audit rows: name ("no-auth", an e-mail, "sp:<name>", "system"), effective

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lib/crypto.h"
+#include "services/authcache.h"
 #include "services/audit.h"
 #include "services/users.h"
 
@@ -61,11 +62,17 @@ static enum bw_err get_user(struct bw_svc *svc, long long id, struct bw_user *ou
 	return rc;
 }
 
+/* Commits (or rolls back) a write; a committed one invalidates the host's cached credentials,
+ * so a deletion, rotation or revocation takes effect at once. */
 static enum bw_err finish(struct bw_svc *svc, enum bw_err rc)
 {
+	if (rc != BW_OK) {
+		bw_db_rollback(svc->db);
+		return rc;
+	}
+	rc = bw_db_commit(svc->db);
 	if (rc == BW_OK)
-		return bw_db_commit(svc->db);
-	bw_db_rollback(svc->db);
+		bw_authcache_invalidate(svc);
 	return rc;
 }
 

@@ -90,7 +90,7 @@ static int run(const struct bw_conf *conf)
 		bw_log(BW_LOG_ERROR, "worker", NULL, "out of memory");
 		goto out;
 	}
-	struct bw_svc svc = {db, arena, key, conf, NULL}; /* no shared block: a separate process */
+	struct bw_svc svc = {db, arena, key, conf, NULL, NULL}; /* no shared block: a separate process */
 	struct bw_monitor_conf mc = {owner, conf->health_interval, conf->health_concurrency,
 				     2 * conf->grpc_timeout + 30, BATCH};
 	bw_log(BW_LOG_INFO, "worker", NULL, "health monitor %s: every %d s, %d at a time", owner,

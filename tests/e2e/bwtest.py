@@ -113,6 +113,11 @@ RFC3339_UTC_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?\+
 
 # Credentials every client of the suite sends (set once per session by conftest.py: a bearer key
 # of an admin service principal) and the audit actor they produce.
+# Responder processes cache resolved credentials for at most 1 s (services/authcache.h); a change
+# made behind their back (straight in the database, as another host would) shows within that.
+# Changes made through the API on this host show at once.
+AUTH_CACHE_SECONDS = 1.1
+
 AUTH_HEADERS = {}
 AUTH = {"actor": None, "role": "admin"}
 
