@@ -1,6 +1,6 @@
 /* breakwaterctl: the command-line face for operators and scripts — schema migrations, the
- * master key and the audit trail's verification and retention. Shares lib/ and services/ with
- * the other faces. */
+ * master key, the audit trail's verification and retention, and gateway exec/watch. Shares lib/ and
+ * services/ with the other faces. */
 #include "config.h"
 
 #include <errno.h>
@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl/gateway.h"
 #include "lib/arena.h"
 #include "lib/conf.h"
 #include "lib/crypto.h"
@@ -32,7 +33,14 @@ static void usage(FILE *out)
 		"                 exits 2 when there is one\n"
 		"  audit purge --older-than DAYS\n"
 		"                 delete audit rows older than DAYS days (retention); the purge\n"
-		"                 itself is audited (audit.purged, with the count)\n\n"
+		"                 itself is audited (audit.purged, with the count)\n"
+		"  gateway exec GATEWAY SANDBOX [--timeout S] -- CMD...\n"
+		"                 run CMD in a sandbox; stdout/stderr stream as they arrive, the\n"
+		"                 exit code is the command's (69: the gateway call failed)\n"
+		"  gateway watch GATEWAY SANDBOX [--max-events N] [--deadline S]\n"
+		"                 print the sandbox's phase, log and event stream, one per line,\n"
+		"                 until it ends, N events arrived or S seconds (default 3600) "
+		"passed\n\n"
 		"Configuration: --config FILE, else $BREAKWATER_CONFIG, else %s;\n"
 		"see breakwater-fcgi --help for the keys.\n",
 		BW_CONF_DEFAULT_PATH);
@@ -221,6 +229,8 @@ int main(int argc, char **argv)
 		return with_db(&conf, do_bootstrap, &conf);
 	if (strcmp(cmd, "audit") == 0)
 		return audit_command(&conf, argc, argv, i);
+	if (strcmp(cmd, "gateway") == 0)
+		return bw_ctl_gateway(&conf, argc, argv, i);
 	fprintf(stderr, "breakwaterctl: unknown command '%s'\n\n", cmd);
 	usage(stderr);
 	return 64;

@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,10 @@
 #define RETRY_INITIAL_S 0.25
 #define RETRY_MAX_S 4.0
 #define RETRY_JITTER 0.1
-#define MAX_MESSAGE_BYTES (16 * 1024 * 1024)
+#define MAX_MESSAGE_BYTES BW_GW_MAX_MESSAGE_BYTES
+#define EXEC_DEFAULT_TIMEOUT_S 600
+#define EXEC_MARGIN_S 10
+#define EXEC_MIN_DEADLINE_S 30
 
 struct chan {
 	char *name;
@@ -551,6 +555,230 @@ struct bw_gw_result bw_gw_unary(const struct bw_gw_target *t, const char *method
 	chan_release(c);
 	/* A broken connection is replaced on the next attempt after the backoff, like a
 	 * fresh connect. */
+	if (code == GRPC_STATUS_UNAVAILABLE)
+		bw_gw_forget(t->name);
+	if (r.st != BW_GW_OK)
+		bw_log(BW_LOG_WARN, "gwclient", NULL, "%s %s: %s", t->name, method, r.why);
+	return r;
+}
+
+bool bw_gw_stream_may_retry(int code, bool idempotent, unsigned long delivered, int attempt,
+			    double left_s)
+{
+	return idempotent && delivered == 0 && retryable((grpc_status_code)code) &&
+	       attempt < RETRY_ATTEMPTS && left_s > 0;
+}
+
+double bw_gw_exec_deadline_s(unsigned timeout_s)
+{
+	double d = (double)(timeout_s ? timeout_s : EXEC_DEFAULT_TIMEOUT_S) + EXEC_MARGIN_S;
+	return d < EXEC_MIN_DEADLINE_S ? EXEC_MIN_DEADLINE_S : d;
+}
+
+/* The pieces of one streaming attempt, all freed by stream_close. */
+struct stream_call {
+	grpc_completion_queue *cq;
+	grpc_call *call;
+	grpc_metadata_array init_md, trail_md;
+	grpc_byte_buffer *send, *recv;
+	grpc_status_code status;
+	grpc_slice details;
+	int pending; /* batches started whose event has not been taken */
+	bool cancelled;
+};
+
+enum { TAG_START = 1, TAG_STATUS, TAG_RECV };
+
+static bool stream_batch(struct stream_call *sc, grpc_op *ops, size_t n, intptr_t tag)
+{
+	if (grpc_call_start_batch(sc->call, ops, n, (void *)tag, NULL) != GRPC_CALL_OK)
+		return false;
+	sc->pending++;
+	return true;
+}
+
+/* Starts the request batch, the status batch and the first RECV_MESSAGE. */
+static bool stream_open(struct stream_call *sc, grpc_channel *ch, const char *method,
+			grpc_slice payload, gpr_timespec deadline)
+{
+	sc->call =
+	    grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, sc->cq,
+				     grpc_slice_from_static_string(method), NULL, deadline, NULL);
+	if (sc->call == NULL)
+		return false;
+	sc->send = grpc_raw_byte_buffer_create(&payload, 1);
+	grpc_op ops[4];
+	memset(ops, 0, sizeof(ops));
+	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+	ops[1].op = GRPC_OP_SEND_MESSAGE;
+	ops[1].data.send_message.send_message = sc->send;
+	ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+	ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+	ops[3].data.recv_initial_metadata.recv_initial_metadata = &sc->init_md;
+	if (!stream_batch(sc, ops, 4, TAG_START))
+		return false;
+	grpc_op st;
+	memset(&st, 0, sizeof(st));
+	st.op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+	st.data.recv_status_on_client.trailing_metadata = &sc->trail_md;
+	st.data.recv_status_on_client.status = &sc->status;
+	st.data.recv_status_on_client.status_details = &sc->details;
+	return stream_batch(sc, &st, 1, TAG_STATUS);
+}
+
+static bool stream_recv(struct stream_call *sc)
+{
+	grpc_op op;
+	memset(&op, 0, sizeof(op));
+	op.op = GRPC_OP_RECV_MESSAGE;
+	op.data.recv_message.recv_message = &sc->recv;
+	sc->recv = NULL;
+	return stream_batch(sc, &op, 1, TAG_RECV);
+}
+
+static void stream_cancel(struct stream_call *sc)
+{
+	if (!sc->cancelled)
+		grpc_call_cancel(sc->call, NULL);
+	sc->cancelled = true;
+}
+
+/* Hands the received message to cb; false when the stream must end here (stopped by the
+ * callback, or an undecodable message). */
+static bool stream_deliver(struct stream_call *sc, const ProtobufCMessageDescriptor *desc,
+			   bw_gw_on_message cb, void *arg, struct bw_gw_stream_end *end, bool *bad)
+{
+	grpc_slice s = read_message(sc->recv);
+	grpc_byte_buffer_destroy(sc->recv);
+	sc->recv = NULL;
+	ProtobufCMessage *msg =
+	    protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(s), GRPC_SLICE_START_PTR(s));
+	grpc_slice_unref(s);
+	if (msg == NULL) {
+		*bad = true;
+		return false;
+	}
+	end->delivered++;
+	enum bw_gw_flow flow = cb(msg, arg);
+	protobuf_c_message_free_unpacked(msg, NULL);
+	if (flow == BW_GW_STOP)
+		end->stopped = true;
+	return flow == BW_GW_CONTINUE;
+}
+
+static void stream_close(struct stream_call *sc)
+{
+	grpc_slice_unref(sc->details);
+	if (sc->send != NULL)
+		grpc_byte_buffer_destroy(sc->send);
+	if (sc->recv != NULL)
+		grpc_byte_buffer_destroy(sc->recv);
+	grpc_metadata_array_destroy(&sc->init_md);
+	grpc_metadata_array_destroy(&sc->trail_md);
+	if (sc->call != NULL)
+		grpc_call_unref(sc->call);
+	grpc_completion_queue_shutdown(sc->cq);
+	while (grpc_completion_queue_next(sc->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
+	       GRPC_QUEUE_SHUTDOWN)
+		;
+	grpc_completion_queue_destroy(sc->cq);
+}
+
+/* One streaming attempt: returns the final status (CANCELLED turned into OK when the callback
+ * stopped the stream, INTERNAL for an undecodable message). */
+static grpc_status_code stream_once(grpc_channel *ch, const char *method, grpc_slice payload,
+				    double budget_s, const ProtobufCMessageDescriptor *desc,
+				    bw_gw_on_message cb, void *arg, struct bw_gw_stream_end *end,
+				    char *details, size_t dlen)
+{
+	struct stream_call sc;
+	memset(&sc, 0, sizeof(sc));
+	sc.cq = grpc_completion_queue_create_for_next(NULL);
+	sc.status = GRPC_STATUS_INTERNAL;
+	sc.details = grpc_empty_slice();
+	grpc_metadata_array_init(&sc.init_md);
+	grpc_metadata_array_init(&sc.trail_md);
+	gpr_timespec deadline =
+	    gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+			 gpr_time_from_millis((int64_t)(budget_s * 1000), GPR_TIMESPAN));
+	gpr_timespec guard = gpr_time_add(deadline, gpr_time_from_seconds(5, GPR_TIMESPAN));
+	bool bad = false;
+	snprintf(details, dlen, "%s", "");
+	if (!stream_open(&sc, ch, method, payload, deadline) || !stream_recv(&sc)) {
+		if (sc.call != NULL)
+			stream_cancel(&sc);
+	}
+	while (sc.pending > 0) {
+		/* The deadline ends every batch; the guard only protects against a stall. */
+		grpc_event ev = grpc_completion_queue_next(
+		    sc.cq, sc.cancelled ? gpr_inf_future(GPR_CLOCK_MONOTONIC) : guard, NULL);
+		if (ev.type != GRPC_OP_COMPLETE) {
+			stream_cancel(&sc);
+			continue;
+		}
+		sc.pending--;
+		if ((intptr_t)ev.tag != TAG_RECV || sc.recv == NULL)
+			continue; /* the end of the stream: the status batch completes */
+		if (sc.cancelled || !stream_deliver(&sc, desc, cb, arg, end, &bad) ||
+		    !stream_recv(&sc))
+			stream_cancel(&sc);
+	}
+	grpc_status_code code = sc.status;
+	if (end->stopped && code == GRPC_STATUS_CANCELLED)
+		code = GRPC_STATUS_OK;
+	if (bad) {
+		code = GRPC_STATUS_INTERNAL;
+		snprintf(details, dlen, "%s", "a streamed message does not decode");
+	} else if (code != GRPC_STATUS_OK && GRPC_SLICE_LENGTH(sc.details) > 0) {
+		snprintf(details, dlen, "%.*s", (int)GRPC_SLICE_LENGTH(sc.details),
+			 (const char *)GRPC_SLICE_START_PTR(sc.details));
+	}
+	stream_close(&sc);
+	return code;
+}
+
+struct bw_gw_result bw_gw_stream(const struct bw_gw_target *t, const char *method,
+				 const ProtobufCMessage *req,
+				 const ProtobufCMessageDescriptor *msg_desc, double deadline_s,
+				 bool idempotent, bw_gw_on_message cb, void *arg,
+				 struct bw_gw_stream_end *end)
+{
+	struct bw_gw_result r = {BW_GW_OK, "", ""};
+	memset(end, 0, sizeof(*end));
+	if (in_backoff(t->name)) {
+		set_result(&r, BW_GW_NOT_CONNECTED, "", "gateway '%s' is in reconnect backoff",
+			   t->name);
+		return r;
+	}
+	struct chan *c = acquire(t, &r);
+	if (c == NULL)
+		return r;
+	size_t len = protobuf_c_message_get_packed_size(req);
+	grpc_slice payload = grpc_slice_malloc(len);
+	protobuf_c_message_pack(req, GRPC_SLICE_START_PTR(payload));
+	double start = now_s();
+	grpc_status_code code = GRPC_STATUS_UNKNOWN;
+	char details[160] = "";
+	for (int attempt = 1;; attempt++) {
+		double left = deadline_s - (now_s() - start);
+		code = left > 0 ? stream_once(c->ch, method, payload, left, msg_desc, cb, arg, end,
+					      details, sizeof(details))
+				: GRPC_STATUS_DEADLINE_EXCEEDED;
+		left = deadline_s - (now_s() - start);
+		if (code == GRPC_STATUS_OK ||
+		    !bw_gw_stream_may_retry(code, idempotent, end->delivered, attempt, left))
+			break;
+		bw_log(BW_LOG_DEBUG, "gwclient", NULL,
+		       "%s %s: %s before the first message, retrying", t->name, method,
+		       code_name(code));
+		retry_pause(attempt, left);
+	}
+	grpc_slice_unref(payload);
+	r.st = classify(code);
+	r.code_name = code_name(code);
+	snprintf(r.why, sizeof(r.why), "%s%s%s", code_name(code), details[0] ? ": " : "", details);
+	note_outcome(t->name, code == GRPC_STATUS_UNAVAILABLE);
+	chan_release(c);
 	if (code == GRPC_STATUS_UNAVAILABLE)
 		bw_gw_forget(t->name);
 	if (r.st != BW_GW_OK)

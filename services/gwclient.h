@@ -61,6 +61,42 @@ struct bw_gw_result bw_gw_unary(const struct bw_gw_target *t, const char *method
 				const ProtobufCMessageDescriptor *resp_desc, bool idempotent,
 				ProtobufCMessage **resp);
 
+/* What a stream callback answers: keep reading, or stop (the call is cancelled). */
+enum bw_gw_flow { BW_GW_CONTINUE, BW_GW_STOP };
+
+/* Gets each message of a stream as it arrives; msg is freed after the callback returns. */
+typedef enum bw_gw_flow (*bw_gw_on_message)(const ProtobufCMessage *msg, void *arg);
+
+/* How a stream ended beyond its status: messages handed to the callback, and whether the
+ * callback stopped it (then the result is BW_GW_OK although the gateway saw a cancel). */
+struct bw_gw_stream_end {
+	unsigned long delivered;
+	bool stopped;
+};
+
+/* One server-streaming call with a deadline of deadline_s seconds for the whole stream. Each
+ * message is received with its own RECV_MESSAGE batch, unpacked with msg_desc and handed to
+ * cb, so the stream is never buffered. Messages above the channel's receive cap end the call
+ * with RESOURCE_EXHAUSTED. The opening is retried like an idempotent read (when idempotent)
+ * but only while no message has been delivered: a stream that delivered anything is never
+ * replayed. The final status maps like bw_gw_unary's. */
+struct bw_gw_result bw_gw_stream(const struct bw_gw_target *t, const char *method,
+				 const ProtobufCMessage *req,
+				 const ProtobufCMessageDescriptor *msg_desc, double deadline_s,
+				 bool idempotent, bw_gw_on_message cb, void *arg,
+				 struct bw_gw_stream_end *end);
+
+/* Pure: whether a failed stream opening may be tried again. code is a grpc_status_code. */
+bool bw_gw_stream_may_retry(int code, bool idempotent, unsigned long delivered, int attempt,
+			    double left_s);
+
+/* Pure: the call deadline of an exec whose command has timeout_s (0 = none): the command's
+ * own timeout (600 s when none) + 10 s, at least 30 s. */
+double bw_gw_exec_deadline_s(unsigned timeout_s);
+
+/* The largest message a channel accepts (GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH), bytes. */
+#define BW_GW_MAX_MESSAGE_BYTES (16 * 1024 * 1024)
+
 /* One Health probe of a batch: target in, outcome out. */
 struct bw_gw_probe {
 	struct bw_gw_target t;
