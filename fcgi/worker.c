@@ -110,7 +110,10 @@ static void *thread_main(void *arg)
 	while (!stopping) {
 		struct epoll_event got;
 		int ready = epoll_wait(ep, &got, 1, POLL_MS);
-		if (ready <= 0 || stopping)
+		/* Even when stopping: with EPOLLEXCLUSIVE this thread may be the only one woken for
+		 * the pending connection, and skipping it would leave it waiting for the next
+		 * arrival (a SIGHUP with one idle client stalled a request that way). */
+		if (ready <= 0)
 			continue;
 		/* The socket is non-blocking: when another thread won the race, accept fails with
 		 * EAGAIN and we simply wait again. */

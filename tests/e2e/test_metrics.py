@@ -331,3 +331,44 @@ def test_a_killed_worker_does_not_reset_the_counters(api):
         assert value(after, "breakwater_http_requests_total", **HEALTHZ) >= \
             value(before, "breakwater_http_requests_total", **HEALTHZ) >= 40
         assert value(after, "breakwater_responder_processes") == len(workers)
+
+
+def _until(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+@pytest.mark.restart
+def test_public_access_by_configuration_and_counts_survive_sighup(api, anon):
+    """metrics_access = public takes effect on a SIGHUP reload (no credentials: 200), and the new
+    generation of workers renders the old generation's counts (the block is the master's)."""
+    fire(api, "/healthz", 20, threads=4)
+    before = value(scrape(api), "breakwater_http_requests_total", **HEALTHZ)
+    conf = os.path.join(env("BW_RUN_DIR"), "conf", "breakwater.conf")
+    with open(conf) as f:
+        original = f.read()
+    master = _master_pid()
+
+    def answers(code):
+        # Several in a row, so no worker of the old generation is still answering.
+        return all(anon.get("/metrics").status_code == code for _ in range(8))
+    try:
+        with open(conf, "a") as f:
+            f.write("\nmetrics_access = public\n")
+        os.kill(master, signal.SIGHUP)
+        assert _until(lambda: answers(200)), "metrics_access = public did not take effect"
+        resp = anon.get("/metrics")
+        assert resp.status_code == 200, describe(resp)
+        after = value(parse(resp.text)[0], "breakwater_http_requests_total", **HEALTHZ)
+        assert after >= before >= 20, (before, after)
+        # Only /metrics changes: other admin routes still need credentials.
+        assert anon.get("/api/auth/users").status_code == 401
+    finally:
+        with open(conf, "w") as f:
+            f.write(original)
+        os.kill(master, signal.SIGHUP)
+    assert _until(lambda: answers(401)), "metrics_access back to admin did not take effect"
