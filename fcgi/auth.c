@@ -164,7 +164,7 @@ bool bw_auth_guard(struct bw_req *req)
 		bw_reply_problem(req, 403, NULL, "CSRF token missing or invalid");
 		return false;
 	}
-	enum bw_rank need = (enum bw_rank)(req->route->min_role - BW_ROLE_VIEWER);
+	enum bw_rank need = (enum bw_rank)(req->min_role - BW_ROLE_VIEWER);
 	enum bw_rank have = req->who.role;
 	/* Overrides can never take a principal below viewer, so viewer routes need no lookup. */
 	if (need > BW_RANK_VIEWER) {

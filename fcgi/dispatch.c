@@ -117,7 +117,10 @@ void bw_dispatch(struct bw_req *req, long long global_max_body)
 	if (!take_body(req, max))
 		return;
 	req->svc.arena = req->arena;
-	if (req->route->min_role == BW_ROLE_PUBLIC)
+	req->min_role =
+	    bw_route_min_role(req->route, req->svc.conf != NULL &&
+					      strcmp(req->svc.conf->metrics_access, "public") == 0);
+	if (req->min_role == BW_ROLE_PUBLIC)
 		bw_auth_public_actor(req);
 	else if (!bw_auth_guard(req))
 		return;

@@ -31,6 +31,7 @@ static const char *role_name(enum bw_role r)
 {
 	switch (r) {
 	case BW_ROLE_ADMIN:
+	case BW_ROLE_METRICS: /* admin under the default metrics_access */
 		return "admin";
 	case BW_ROLE_OPERATOR:
 		return "operator";

@@ -36,6 +36,8 @@ struct bw_req {
 	struct json_object *json; /* parsed body (arena-owned), NULL without one */
 
 	const struct bw_route *route;
+	enum bw_role
+	    min_role; /* the route's minimum role under the configuration (dispatch sets it) */
 	const char *params[BW_MAX_PARAMS];
 	struct bw_qparam *qp;
 	size_t nqp;

@@ -170,3 +170,10 @@ char *bw_methods_format(unsigned mask, char *buf, size_t len)
 	}
 	return buf;
 }
+
+enum bw_role bw_route_min_role(const struct bw_route *route, int metrics_public)
+{
+	if (route->min_role != BW_ROLE_METRICS)
+		return route->min_role;
+	return metrics_public ? BW_ROLE_PUBLIC : BW_ROLE_ADMIN;
+}

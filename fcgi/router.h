@@ -16,8 +16,16 @@ enum bw_method {
 	BW_DELETE = 1u << 4,
 };
 
-/* Minimum role to call a route; the dispatcher checks it before the handler runs. */
-enum bw_role { BW_ROLE_PUBLIC = 0, BW_ROLE_VIEWER, BW_ROLE_OPERATOR, BW_ROLE_ADMIN };
+/* Minimum role to call a route; the dispatcher checks it before the handler runs.
+ * BW_ROLE_METRICS is not a rank but a per-route flag: admin, or public when the configuration
+ * says metrics_access = public; bw_route_min_role resolves it. */
+enum bw_role {
+	BW_ROLE_PUBLIC = 0,
+	BW_ROLE_VIEWER,
+	BW_ROLE_OPERATOR,
+	BW_ROLE_ADMIN,
+	BW_ROLE_METRICS
+};
 
 /* What the route accepts as a body. JSON bodies must be application/json. */
 enum bw_body { BW_BODY_NONE, BW_BODY_JSON, BW_BODY_JSON_OPTIONAL };
@@ -62,6 +70,10 @@ enum bw_match bw_route_match(const struct bw_route *table, size_t n, unsigned me
 /* Looks up a placeholder's value by name in a matched route; NULL when the pattern has none. */
 const char *bw_route_param(const struct bw_route *route, const char *const params[BW_MAX_PARAMS],
 			   const char *name);
+
+/* The role a route needs under the configuration: its min_role, with BW_ROLE_METRICS resolved to
+ * public when metrics_public is set and to admin otherwise. */
+enum bw_role bw_route_min_role(const struct bw_route *route, int metrics_public);
 
 /* "GET" -> BW_GET; 0 for methods the API does not serve. */
 unsigned bw_method_parse(const char *m);

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "fcgi/routes.h"
+#include "lib/shm.h"
 
 #define KiB 1024LL
 
@@ -12,6 +13,8 @@ const struct bw_route bw_routes[] = {
     {BW_GET, "/healthz", bw_h_healthz, BW_ROLE_PUBLIC, BW_BODY_NONE, 0},
     {BW_GET, "/readyz", bw_h_readyz, BW_ROLE_PUBLIC, BW_BODY_NONE, 0},
     {BW_GET, "/version", bw_h_version, BW_ROLE_PUBLIC, BW_BODY_NONE, 0},
+    /* Admin, or public when metrics_access = public (resolved by the dispatcher). */
+    {BW_GET, "/metrics", bw_h_metrics, BW_ROLE_METRICS, BW_BODY_NONE, 0},
 
     {BW_GET, "/api/gateway/list", bw_h_gateway_list, BW_ROLE_VIEWER, BW_BODY_NONE, 0},
     {BW_POST, "/api/gateway/register", bw_h_gateway_register, BW_ROLE_ADMIN, BW_BODY_JSON,
@@ -91,3 +94,7 @@ const struct bw_route bw_routes[] = {
 };
 
 const size_t bw_routes_count = sizeof(bw_routes) / sizeof(bw_routes[0]);
+
+/* The metrics counters are indexed by row; the shared block is sized at compile time. */
+_Static_assert(sizeof(bw_routes) / sizeof(bw_routes[0]) <= BW_METRICS_ROUTES,
+	       "raise BW_METRICS_ROUTES in lib/shm.h");

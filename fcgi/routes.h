@@ -15,6 +15,9 @@ void bw_h_healthz(struct bw_req *req);
 void bw_h_readyz(struct bw_req *req);
 void bw_h_version(struct bw_req *req);
 
+/* h_metrics.c */
+void bw_h_metrics(struct bw_req *req);
+
 /* h_gateway.c */
 void bw_h_gateway_list(struct bw_req *req);
 void bw_h_gateway_register(struct bw_req *req);

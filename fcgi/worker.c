@@ -16,11 +16,13 @@
 
 #include "fcgi/dispatch.h"
 #include "fcgi/request.h"
+#include "fcgi/routes.h"
 #include "fcgi/worker.h"
 #include "lib/crypto.h"
 #include "lib/db.h"
 #include "lib/log.h"
 #include "services/authcache.h"
+#include "lib/metrics.h"
 #include "services/gwclient.h"
 
 /* How often an idle thread looks at the stop flag. */
@@ -40,6 +42,7 @@ struct app {
 	struct bw_shared *shared;
 	struct bw_respcache *cache;
 	struct bw_authcache *authcache;
+	struct bw_metric_proc *proc; /* this process's DB usage slot; NULL when none was free */
 	uint8_t key[BW_KEY_BYTES];
 	int listen_fd;
 };
@@ -63,8 +66,26 @@ static void serve_one(struct app *app, FCGX_Request *fcgx, struct bw_arena *aren
 	req.cache = app->cache;
 	req.svc.authcache = app->authcache;
 	bw_dispatch(&req, app->conf->max_body_bytes);
-	bw_log_request(req.method, req.path, req.status, (now_s() - req.started) * 1000.0,
-		       req.request_id, req.client_ip);
+	double took = now_s() - req.started;
+	size_t row = req.route != NULL ? (size_t)(req.route - bw_routes) : BW_METRICS_ROUTES;
+	bw_metrics_http(app->shared, row, req.status, took);
+	bw_log_request(req.method, req.path, req.status, took * 1000.0, req.request_id,
+		       req.client_ip);
+}
+
+/* Moves this process's DB handle gauges (open: request threads holding a handle, busy: those
+ * serving a request). */
+static void db_gauges(struct app *app, int32_t open, int32_t busy)
+{
+	if (app->proc == NULL)
+		return;
+	atomic_fetch_add(&app->proc->open, open);
+	atomic_fetch_add(&app->proc->busy, busy);
+}
+
+static void count_grpc(void *ctx, const char *gateway, const char *method, const char *code)
+{
+	bw_metrics_grpc(ctx, gateway, method, code);
 }
 
 static void *thread_main(void *arg)
@@ -88,20 +109,27 @@ static void *thread_main(void *arg)
 		bw_log(BW_LOG_ERROR, "worker", NULL, "epoll: %s", strerror(errno));
 		goto out;
 	}
+	db_gauges(app, 1, 0);
 	while (!stopping) {
 		struct epoll_event got;
 		int ready = epoll_wait(ep, &got, 1, POLL_MS);
-		if (ready <= 0 || stopping)
+		/* Even when stopping: with EPOLLEXCLUSIVE this thread may be the only one woken for
+		 * the pending connection, and skipping it would leave it waiting for the next
+		 * arrival (a SIGHUP with one idle client stalled a request that way). */
+		if (ready <= 0)
 			continue;
 		/* The socket is non-blocking: when another thread won the race, accept fails with
 		 * EAGAIN and we simply wait again. */
 		if (FCGX_Accept_r(&fcgx) < 0)
 			continue;
+		db_gauges(app, 0, 1);
 		serve_one(app, &fcgx, arena, db);
+		db_gauges(app, 0, -1);
 		FCGX_Finish_r(&fcgx);
 		bw_arena_reset(arena);
 	}
 	FCGX_Free(&fcgx, 1);
+	db_gauges(app, -1, 0);
 out:
 	if (ep >= 0)
 		close(ep);
@@ -147,6 +175,7 @@ int bw_worker_main(const struct bw_conf *conf, int listen_fd, struct bw_shared *
 	app.conf = conf;
 	app.listen_fd = listen_fd;
 	app.shared = shared;
+	app.proc = bw_metrics_proc_claim(shared);
 	/* A handful of list renderings (one per distinct filter) is all the cache is for. */
 	app.cache = bw_respcache_new(32, 1 << 20, 1000);
 	app.authcache = bw_authcache_new(1024);
@@ -163,6 +192,8 @@ int bw_worker_main(const struct bw_conf *conf, int listen_fd, struct bw_shared *
 	bw_db_global_init();
 	/* gRPC starts threads of its own: only here, after the fork, never in the master. */
 	bw_gw_process_init(conf);
+	if (shared != NULL)
+		bw_gw_set_call_hook(count_grpc, shared);
 	threads = calloc((size_t)conf->threads, sizeof(*threads));
 	if (threads == NULL)
 		goto out;

@@ -87,6 +87,8 @@ static const struct key keys[] = {
 	"failed logins of one e-mail that lock the account"),
     NUM(account_lockout_duration, K_INT, 1, 86400, "900",
 	"seconds an account stays locked after its last failed login"),
+    STR(metrics_access, "admin",
+	"GET /metrics: admin (admin credentials) or public (no credentials)"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -258,7 +260,27 @@ static enum bw_err apply_env(struct bw_conf *conf, char *err, size_t errlen)
 	return BW_OK;
 }
 
+/* Values whose valid set is a word list; checked once every source has been applied. */
+static enum bw_err check_words(const struct bw_conf *conf, char *err, size_t errlen)
+{
+	if (strcmp(conf->metrics_access, "admin") != 0 &&
+	    strcmp(conf->metrics_access, "public") != 0) {
+		snprintf(err, errlen, "metrics_access must be admin or public, not '%s'",
+			 conf->metrics_access);
+		return BW_EINVAL;
+	}
+	return BW_OK;
+}
+
+static enum bw_err load_sources(const char *path, struct bw_conf *conf, char *err, size_t errlen);
+
 enum bw_err bw_conf_load(const char *path, struct bw_conf *conf, char *err, size_t errlen)
+{
+	enum bw_err rc = load_sources(path, conf, err, errlen);
+	return rc != BW_OK ? rc : check_words(conf, err, errlen);
+}
+
+static enum bw_err load_sources(const char *path, struct bw_conf *conf, char *err, size_t errlen)
 {
 	bw_conf_defaults(conf);
 	bool named = true;

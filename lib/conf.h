@@ -54,6 +54,7 @@ struct bw_conf {
 	int write_rate_limit_lockout;
 	int account_lockout_attempts;
 	int account_lockout_duration;
+	char metrics_access[16];
 };
 
 /* Fills conf with defaults, then the file at path (NULL: $BREAKWATER_CONFIG or the default path;

@@ -54,7 +54,9 @@ static struct {
 	struct backoff *backoffs;
 	int timeout_s;
 	bool require_mtls, allow_plaintext;
-} cache = {PTHREAD_MUTEX_INITIALIZER, false, NULL, NULL, 30, true, false};
+	bw_gw_call_hook hook;
+	void *hook_ctx;
+} cache = {PTHREAD_MUTEX_INITIALIZER, false, NULL, NULL, 30, true, false, NULL, NULL};
 
 static double now_s(void)
 {
@@ -116,6 +118,24 @@ static struct chan *unlink_locked(const char *name)
 		return --c->refs == 0 ? c : NULL;
 	}
 	return NULL;
+}
+
+void bw_gw_set_call_hook(bw_gw_call_hook fn, void *ctx)
+{
+	pthread_mutex_lock(&cache.mu);
+	cache.hook = fn;
+	cache.hook_ctx = ctx;
+	pthread_mutex_unlock(&cache.mu);
+}
+
+static void call_counted(const char *name, const char *method, const char *code)
+{
+	pthread_mutex_lock(&cache.mu);
+	bw_gw_call_hook fn = cache.hook;
+	void *ctx = cache.hook_ctx;
+	pthread_mutex_unlock(&cache.mu);
+	if (fn != NULL)
+		fn(ctx, name, method, code);
 }
 
 void bw_gw_process_shutdown(void)
@@ -551,6 +571,7 @@ struct bw_gw_result bw_gw_unary(const struct bw_gw_target *t, const char *method
 				   "the gateway's answer does not decode");
 	}
 	grpc_slice_unref(out);
+	call_counted(t->name, method, code_name(code));
 	note_outcome(t->name, code == GRPC_STATUS_UNAVAILABLE);
 	chan_release(c);
 	/* A broken connection is replaced on the next attempt after the backoff, like a

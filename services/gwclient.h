@@ -47,6 +47,12 @@ enum bw_err bw_gw_process_init(const struct bw_conf *conf);
 /* Releases every channel and shuts gRPC down; after all calling threads have ended. */
 void bw_gw_process_shutdown(void);
 
+/* Called once per finished unary call (after retries) with the gateway, the full method path
+ * and the gRPC status name; for metrics. Set it before request threads start. */
+typedef void (*bw_gw_call_hook)(void *ctx, const char *gateway, const char *method,
+				const char *code);
+void bw_gw_set_call_hook(bw_gw_call_hook fn, void *ctx);
+
 /* Forgets the backoff of a gateway and drops its cached channel (test-connection). */
 void bw_gw_reset(const char *name);
 /* Drops the cached channel of a gateway (unregistered); calls in flight finish. */

@@ -38,6 +38,8 @@ static const char sql_update_meta[] =
     " updated_at = UTC_TIMESTAMP(6) WHERE name = ?";
 static const char sql_delete[] = "DELETE FROM gateways WHERE name = ?";
 static const char sql_count[] = "SELECT COUNT(*) FROM gateways";
+static const char sql_count_by_status[] =
+    "SELECT last_status, COUNT(*) FROM gateways GROUP BY last_status ORDER BY last_status";
 /* LAST_INSERT_ID(expr) hands the new value back to this connection without a second query. */
 static const char sql_bump[] =
     "UPDATE registry_state SET generation = LAST_INSERT_ID(generation + 1) WHERE id = 1";
@@ -375,6 +377,11 @@ enum bw_err bw_registry_count(struct bw_svc *svc, long long *count)
 	if (rc == BW_OK)
 		*count = r.nrows == 1 ? atoll(bw_db_cell(&r, 0, 0)) : 0;
 	return rc;
+}
+
+enum bw_err bw_registry_count_by_status(struct bw_svc *svc, struct bw_dbres *out)
+{
+	return bw_db_query(svc->db, svc->arena, sql_count_by_status, NULL, 0, out);
 }
 
 static enum bw_err open_blob(struct bw_svc *svc, const char *name, const char *field,

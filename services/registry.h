@@ -122,4 +122,7 @@ enum bw_err bw_registry_release_probes(struct bw_svc *svc, const char *owner);
 /* Counts registered gateways (for readiness). */
 enum bw_err bw_registry_count(struct bw_svc *svc, long long *count);
 
+/* Gateways per last health status: rows of (status, count), arena memory, for /metrics. */
+enum bw_err bw_registry_count_by_status(struct bw_svc *svc, struct bw_dbres *out);
+
 #endif

@@ -201,11 +201,20 @@ static void test_load(void)
 	temp_conf(path, sizeof(path), "workers = 2\nnonsense\n");
 	is_int(bw_conf_load(path, &c, err, sizeof(err)), BW_EINVAL, "a bad file fails to load");
 	unlink(path);
+
+	temp_conf(path, sizeof(path), "metrics_access = public\n");
+	is_int(bw_conf_load(path, &c, err, sizeof(err)), BW_OK, "metrics_access = public loads");
+	is_str(c.metrics_access, "public", "metrics_access read from the file");
+	setenv("BREAKWATER_METRICS_ACCESS", "everyone", 1);
+	is_int(bw_conf_load(path, &c, err, sizeof(err)), BW_EINVAL, "an unknown metrics_access");
+	ok(strstr(err, "metrics_access") != NULL, "the message names the key (%s)", err);
+	unsetenv("BREAKWATER_METRICS_ACCESS");
+	unlink(path);
 }
 
 int main(void)
 {
-	plan(73);
+	plan(77);
 	clear_env();
 	test_defaults();
 	test_parse();

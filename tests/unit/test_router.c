@@ -214,14 +214,25 @@ static void test_methods(void)
 	    "GET, POST, PUT, PATCH, DELETE", "all methods");
 }
 
+static void test_min_role(void)
+{
+	struct bw_route viewer = {BW_GET, "/a", NULL, BW_ROLE_VIEWER, BW_BODY_NONE, 0};
+	struct bw_route metrics = {BW_GET, "/metrics", NULL, BW_ROLE_METRICS, BW_BODY_NONE, 0};
+	is_int(bw_route_min_role(&viewer, 1), BW_ROLE_VIEWER, "a ranked role is kept (public set)");
+	is_int(bw_route_min_role(&viewer, 0), BW_ROLE_VIEWER, "a ranked role is kept");
+	is_int(bw_route_min_role(&metrics, 0), BW_ROLE_ADMIN, "metrics: admin by default");
+	is_int(bw_route_min_role(&metrics, 1), BW_ROLE_PUBLIC, "metrics: public when configured");
+}
+
 int main(void)
 {
-	plan(86);
+	plan(90);
 	struct bw_arena *a = bw_arena_new(4096);
 	test_match(a);
 	test_split(a);
 	test_decode(a);
 	test_methods();
+	test_min_role();
 	bw_arena_free(a);
 	return done();
 }
