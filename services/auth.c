@@ -341,13 +341,7 @@ enum bw_err bw_auth_logout(struct bw_svc *svc, const struct bw_actor *actor, con
 		rc = bw_db_exec(svc->db, sql_delete_session, &arg, 1, NULL, NULL);
 	if (rc == BW_OK)
 		rc = bw_audit_write(svc, actor, &entry);
-	if (rc == BW_OK)
-		rc = bw_db_commit(svc->db);
-	else
-		bw_db_rollback(svc->db);
-	if (rc == BW_OK)
-		bw_authcache_invalidate(svc);
-	return rc;
+	return bw_authcache_commit(svc, rc);
 }
 
 enum bw_err bw_auth_bootstrap_admin(struct bw_svc *svc, const char *email, const char *password,

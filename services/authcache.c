@@ -71,6 +71,18 @@ void bw_authcache_invalidate(struct bw_svc *svc)
 		atomic_fetch_add(&svc->shared->auth_epoch, 1);
 }
 
+enum bw_err bw_authcache_commit(struct bw_svc *svc, enum bw_err rc)
+{
+	if (rc != BW_OK) {
+		bw_db_rollback(svc->db);
+		return rc;
+	}
+	rc = bw_db_commit(svc->db);
+	if (rc == BW_OK)
+		bw_authcache_invalidate(svc);
+	return rc;
+}
+
 /* The slot of a hash: its first hex digits spread entries over the table. */
 static struct entry *slot(struct bw_authcache *c, const char *hash)
 {

@@ -33,6 +33,10 @@ uint64_t bw_authcache_epoch(const struct bw_svc *svc);
  * principals. */
 void bw_authcache_invalidate(struct bw_svc *svc);
 
+/* Ends an auth write transaction: commits when rc is BW_OK (then invalidates the host's cached
+ * credentials), else rolls back. Returns the outcome. */
+enum bw_err bw_authcache_commit(struct bw_svc *svc, enum bw_err rc);
+
 /* On a hit fills *out with arena copies (out->session is left NULL) and returns true. */
 bool bw_authcache_get(struct bw_authcache *c, const char *hash, uint64_t epoch, int64_t now_unix,
 		      struct bw_arena *a, struct bw_principal *out);

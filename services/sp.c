@@ -62,18 +62,10 @@ static enum bw_err new_key(struct bw_svc *svc, const char **key, char hex[65],
 	return BW_OK;
 }
 
-/* Commits (or rolls back) a write; a committed one invalidates the host's cached credentials,
- * so a deletion, rotation or revocation takes effect at once. */
+/* Every write here changes who may authenticate as what. */
 static enum bw_err finish(struct bw_svc *svc, enum bw_err rc)
 {
-	if (rc != BW_OK) {
-		bw_db_rollback(svc->db);
-		return rc;
-	}
-	rc = bw_db_commit(svc->db);
-	if (rc == BW_OK)
-		bw_authcache_invalidate(svc);
-	return rc;
+	return bw_authcache_commit(svc, rc);
 }
 
 enum bw_err bw_sp_create(struct bw_svc *svc, const struct bw_actor *actor, const char *name,
