@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "fcgi/request.h"
@@ -98,6 +99,31 @@ static void put_histogram(FILE *f, const struct bw_metrics *mx, const char *fami
 	}
 }
 
+static bool same_labels(const struct bw_metric_grpc *a, const struct bw_metric_grpc *b)
+{
+	return strcmp(a->gateway, b->gateway) == 0 && strcmp(a->method, b->method) == 0 &&
+	       strcmp(a->code, b->code) == 0;
+}
+
+/* The slot table is filled lock-free by many processes, so two slots can end up with the same
+ * labels when their first calls race; a scrape merges them, so every series appears once. */
+static bool earlier_slot(const struct bw_metrics *mx, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (atomic_load(&mx->grpc[j].state) == 2 && same_labels(&mx->grpc[j], &mx->grpc[i]))
+			return true;
+	return false;
+}
+
+static uint64_t slot_total(const struct bw_metrics *mx, size_t i)
+{
+	uint64_t total = 0;
+	for (size_t k = i; k < BW_METRICS_GRPC_SLOTS; k++)
+		if (atomic_load(&mx->grpc[k].state) == 2 && same_labels(&mx->grpc[k], &mx->grpc[i]))
+			total += atomic_load(&mx->grpc[k].count);
+	return total;
+}
+
 static void put_grpc(FILE *f, const struct bw_metrics *mx)
 {
 	fputs("# HELP breakwater_grpc_calls_total Unary gRPC calls to gateways (after retries) by "
@@ -106,7 +132,7 @@ static void put_grpc(FILE *f, const struct bw_metrics *mx)
 	      f);
 	for (size_t i = 0; i < BW_METRICS_GRPC_SLOTS; i++) {
 		const struct bw_metric_grpc *s = &mx->grpc[i];
-		if (atomic_load(&s->state) != 2)
+		if (atomic_load(&s->state) != 2 || earlier_slot(mx, i))
 			continue;
 		fputs("breakwater_grpc_calls_total{gateway=\"", f);
 		put_label(f, s->gateway);
@@ -114,7 +140,7 @@ static void put_grpc(FILE *f, const struct bw_metrics *mx)
 		put_label(f, s->method);
 		fputs("\",code=\"", f);
 		put_label(f, s->code);
-		fprintf(f, "\"} %llu\n", (unsigned long long)atomic_load(&s->count));
+		fprintf(f, "\"} %llu\n", (unsigned long long)slot_total(mx, i));
 	}
 	uint64_t other = atomic_load(&mx->grpc_other);
 	if (other > 0)

@@ -139,7 +139,7 @@ def test_counters_add_up_over_both_responder_processes(api):
     pids = {}
     # Enough parallel connections that both workers take some; retried in case the scheduler
     # happened to favour one process.
-    for _ in range(5):
+    for _ in range(25):
         codes = fire(api, "/healthz", 240)
         assert codes == [200] * 240
         total += 240
