@@ -339,6 +339,15 @@ static char *trimmed(struct bw_arena *a, const char *s)
 	return bw_arena_strndup(a, s, n);
 }
 
+/* The optional "role" of a create body (viewer when absent); BW_RANK_NONE after replying 400. */
+static enum bw_rank role_or_reply(struct bw_req *req, const char *role)
+{
+	enum bw_rank rank = role != NULL ? bw_rank_parse(role) : BW_RANK_VIEWER;
+	if (rank == BW_RANK_NONE)
+		bw_reply_problem(req, 400, NULL, "Invalid role: '%s' " ROLE_RULE, role);
+	return rank;
+}
+
 void bw_h_sp_create(struct bw_req *req)
 {
 	struct bw_verrs v;
@@ -357,11 +366,9 @@ void bw_h_sp_create(struct bw_req *req)
 		bw_reply_invalid(req, v.list);
 		return;
 	}
-	enum bw_rank rank = role != NULL ? bw_rank_parse(role) : BW_RANK_VIEWER;
-	if (rank == BW_RANK_NONE) {
-		bw_reply_problem(req, 400, NULL, "Invalid role: '%s' " ROLE_RULE, role);
+	enum bw_rank rank = role_or_reply(req, role);
+	if (rank == BW_RANK_NONE)
 		return;
-	}
 	char *clean = trimmed(req->arena, name);
 	if (clean == NULL) {
 		bw_reply_err(req, BW_ENOMEM);
@@ -480,11 +487,9 @@ void bw_h_users_invite(struct bw_req *req)
 		bw_reply_invalid(req, v.list);
 		return;
 	}
-	enum bw_rank rank = role != NULL ? bw_rank_parse(role) : BW_RANK_VIEWER;
-	if (rank == BW_RANK_NONE) {
-		bw_reply_problem(req, 400, NULL, "Invalid role: '%s' " ROLE_RULE, role);
+	enum bw_rank rank = role_or_reply(req, role);
+	if (rank == BW_RANK_NONE)
 		return;
-	}
 	char *norm = bw_email_normalize(req->arena, email);
 	if (norm == NULL) {
 		bw_reply_err(req, BW_ENOMEM);
