@@ -19,6 +19,19 @@ static bool is_json_type(const char *ct)
 	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
 }
 
+static bool is_yaml_type(const char *ct)
+{
+	static const char *const types[] = {"application/yaml", "application/x-yaml", "text/yaml",
+					    "text/x-yaml"};
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		size_t n = strlen(types[i]);
+		if (strncasecmp(ct, types[i], n) == 0 &&
+		    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' '))
+			return true;
+	}
+	return false;
+}
+
 static void reply_bad_json(struct bw_req *req, enum bw_json_status st,
 			   const struct bw_json_error *err)
 {
@@ -69,6 +82,8 @@ static bool take_body(struct bw_req *req, long long max)
 		return false;
 	}
 	if (req->body_len == 0 && r->body == BW_BODY_JSON_OPTIONAL)
+		return true;
+	if (r->body == BW_BODY_JSON_OR_YAML && req->body_len > 0 && is_yaml_type(req->content_type))
 		return true;
 	if (req->body_len > 0 && !is_json_type(req->content_type)) {
 		bw_reply_problem(req, 415, NULL, "Content-Type must be application/json");

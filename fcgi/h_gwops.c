@@ -9,6 +9,7 @@
 #include "fcgi/body.h"
 #include "fcgi/request.h"
 #include "fcgi/routes.h"
+#include "fcgi/gwreply.h"
 #include "services/gwops.h"
 #include "services/validate.h"
 
@@ -23,64 +24,6 @@ static const char *gateway_param(struct bw_req *req, const char *param)
 		return NULL;
 	}
 	return name;
-}
-
-static void reply_not_connected(struct bw_req *req, const char *name)
-{
-	bw_reply_problem(req, 503, "GATEWAY_NOT_CONNECTED", "Gateway '%s' not connected.", name);
-}
-
-/* The one translation of a failed gateway call into HTTP. */
-static void reply_gw(struct bw_req *req, const char *name, const struct bw_gw_result *r)
-{
-	switch (r->st) {
-	case BW_GW_OK:
-		bw_reply_err(req, BW_EIO); /* not reached: callers reply on success */
-		return;
-	case BW_GW_NOT_CONNECTED:
-		reply_not_connected(req, name);
-		return;
-	case BW_GW_INVALID:
-		bw_reply_problem(req, 400, "VALIDATION_ERROR", "gRPC error: %s", r->code_name);
-		return;
-	case BW_GW_NOT_FOUND:
-		bw_reply_problem(req, 404, "NOT_FOUND", "gRPC error: NOT_FOUND");
-		return;
-	case BW_GW_CONFLICT:
-		bw_reply_problem(req, 409, "CONFLICT", "gRPC error: %s", r->code_name);
-		return;
-	case BW_GW_PERMISSION:
-		bw_reply_problem(req, 403, "PERMISSION_DENIED",
-				 "Permission denied by the gateway.");
-		return;
-	case BW_GW_UNAUTHENTICATED:
-		bw_reply_problem(req, 401, "AUTHENTICATION_REQUIRED",
-				 "Authentication required. Check gateway credentials.");
-		return;
-	case BW_GW_EXHAUSTED:
-		bw_reply_problem(req, 429, "CONFLICT", "gRPC error: RESOURCE_EXHAUSTED");
-		return;
-	case BW_GW_TIMEOUT:
-		bw_reply_problem(req, 504, "TIMEOUT", "gRPC error: DEADLINE_EXCEEDED");
-		return;
-	case BW_GW_UNIMPLEMENTED:
-		bw_reply_problem(req, 500, "INTERNAL_ERROR",
-				 "Not supported by the current gateway version.");
-		return;
-	case BW_GW_FAILED:
-		bw_reply_problem(req, 500, "INTERNAL_ERROR", "gRPC error: %s",
-				 r->code_name[0] ? r->code_name : "UNKNOWN");
-		return;
-	}
-}
-
-/* Local failures of a gateway route: an unregistered gateway is "not connected" (reference). */
-static void reply_local(struct bw_req *req, const char *name, enum bw_err rc)
-{
-	if (rc == BW_ENOTFOUND)
-		reply_not_connected(req, name);
-	else
-		bw_reply_err(req, rc);
 }
 
 static void reply_owned(struct bw_req *req, int status, struct json_object *o)
@@ -171,7 +114,7 @@ void bw_h_gateway_health(struct bw_req *req)
 		return;
 	}
 	if (r.st != BW_GW_OK) {
-		reply_gw(req, name, &r);
+		bw_reply_gw(req, name, &r);
 		return;
 	}
 	struct json_object *o = json_object_new_object();
@@ -191,9 +134,9 @@ void bw_h_gateway_config(struct bw_req *req)
 		return;
 	enum bw_err rc = bw_gwops_config(&req->svc, name, &o, &r);
 	if (rc != BW_OK)
-		reply_local(req, name, rc);
+		bw_reply_gw_local(req, name, rc);
 	else if (r.st != BW_GW_OK)
-		reply_gw(req, name, &r);
+		bw_reply_gw(req, name, &r);
 	else
 		reply_owned(req, 200, o);
 }
@@ -207,11 +150,11 @@ static void reply_setting(struct bw_req *req, const char *name, const char *key,
 	enum bw_err rc =
 	    bw_gwops_setting(&req->svc, &req->actor, name, key, value, &revision, &deleted, &r);
 	if (rc != BW_OK) {
-		reply_local(req, name, rc);
+		bw_reply_gw_local(req, name, rc);
 		return;
 	}
 	if (r.st != BW_GW_OK) {
-		reply_gw(req, name, &r);
+		bw_reply_gw(req, name, &r);
 		return;
 	}
 	struct json_object *o = json_object_new_object();

@@ -27,8 +27,10 @@ enum bw_role {
 	BW_ROLE_METRICS
 };
 
-/* What the route accepts as a body. JSON bodies must be application/json. */
-enum bw_body { BW_BODY_NONE, BW_BODY_JSON, BW_BODY_JSON_OPTIONAL };
+/* What the route accepts as a body. JSON bodies must be application/json. BW_BODY_JSON_OR_YAML
+ * also takes application/yaml (x-yaml, text/yaml): then req->json stays NULL and the handler
+ * reads the raw bytes (same size cap). */
+enum bw_body { BW_BODY_NONE, BW_BODY_JSON, BW_BODY_JSON_OPTIONAL, BW_BODY_JSON_OR_YAML };
 
 struct bw_req;
 typedef void (*bw_handler_fn)(struct bw_req *req);

@@ -74,5 +74,22 @@ void bw_h_group_members_remove(struct bw_req *req);
 /* h_audit.c */
 void bw_h_audit_list(struct bw_req *req);
 void bw_h_audit_export(struct bw_req *req);
+/* h_policy.c */
+void bw_h_policy_get(struct bw_req *req);
+void bw_h_policy_put(struct bw_req *req);
+void bw_h_policy_effective(struct bw_req *req);
+void bw_h_policy_revisions(struct bw_req *req);
+void bw_h_policy_diff(struct bw_req *req);
+void bw_h_policy_rule_add(struct bw_req *req);
+void bw_h_policy_rule_delete(struct bw_req *req);
+void bw_h_policy_fs_add(struct bw_req *req);
+void bw_h_policy_fs_delete(struct bw_req *req);
+void bw_h_policy_process(struct bw_req *req);
+void bw_h_policy_preset(struct bw_req *req);
+void bw_h_policy_export(struct bw_req *req);
+void bw_h_policy_apply(struct bw_req *req);
+void bw_h_pin_get(struct bw_req *req);
+void bw_h_pin_set(struct bw_req *req);
+void bw_h_pin_delete(struct bw_req *req);
 
 #endif

@@ -36,7 +36,9 @@ static int fail(struct ctx *c, enum bw_err rc, const yaml_mark_t *mark, const ch
 	va_end(ap);
 	c->rc = rc;
 	if (c->errlen > 0)
-		snprintf(c->err, c->errlen, "line %zu: %s", mark != NULL ? mark->line + 1 : 0, msg);
+		snprintf(c->err, c->errlen, "line %zu, column %zu: %s",
+			 mark != NULL ? mark->line + 1 : 0, mark != NULL ? mark->column + 1 : 0,
+			 msg);
 	return -1;
 }
 
