@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "fcgi/body.h"
@@ -404,19 +403,6 @@ void bw_h_policy_export(struct bw_req *req)
 	reply_result(req, &c, rc, out);
 }
 
-static bool is_yaml(const char *ct)
-{
-	static const char *const types[] = {"application/yaml", "application/x-yaml", "text/yaml",
-					    "text/x-yaml"};
-	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-		size_t n = strlen(types[i]);
-		if (strncasecmp(ct, types[i], n) == 0 &&
-		    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' '))
-			return true;
-	}
-	return false;
-}
-
 /* The apply request from a JSON body ({yaml, dry_run, expected_version, mode}) or a raw YAML
  * body with the same options as query parameters; false after replying. */
 static bool apply_request(struct bw_req *req, struct bw_apply_req *r)
@@ -425,7 +411,8 @@ static bool apply_request(struct bw_req *req, struct bw_apply_req *r)
 	const char *mode = NULL;
 	bool present;
 	memset(r, 0, sizeof(*r));
-	if (req->json == NULL && is_yaml(req->content_type)) {
+	/* The dispatcher leaves json NULL with a non-empty body only for a YAML media type. */
+	if (req->json == NULL && req->body_len > 0) {
 		const char *dry = bw_req_query(req, "dry_run");
 		r->yaml = req->body;
 		r->yaml_len = req->body_len;

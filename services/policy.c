@@ -184,13 +184,61 @@ static enum bw_err record(struct bw_polctx *c, const char *action, struct json_o
 	return rc;
 }
 
+/* Breakwater's own writers of one sandbox policy take turns: a MariaDB named lock (shared by
+ * every process and host on the database) is held from the read of a read-modify-write to its
+ * verification, and around every other policy write. Writers outside Breakwater are still
+ * covered by the optimistic checks of rmw(). Names are hashed: a lock name is at most 64. */
+#define LOCK_NAME "CONCAT('bw-policy:', LEFT(SHA2(?, 256), 48))"
+static const char sql_lock[] = "SELECT GET_LOCK(" LOCK_NAME ", 15)";
+static const char sql_unlock[] = "SELECT RELEASE_LOCK(" LOCK_NAME ")";
+
+static const char *lock_key(struct bw_polctx *c)
+{
+	return bw_arena_printf(c->svc->arena, "%s\n%s", c->gateway, c->sandbox);
+}
+
+static enum bw_err lock_policy(struct bw_polctx *c)
+{
+	struct bw_dbres r;
+	const char *key = lock_key(c);
+	if (key == NULL)
+		return BW_ENOMEM;
+	struct bw_dbarg arg = bw_dba_text(key);
+	enum bw_err rc = bw_db_query(c->svc->db, c->svc->arena, sql_lock, &arg, 1, &r);
+	if (rc != BW_OK)
+		return rc;
+	if (r.nrows != 1 || bw_db_cell(&r, 0, 0) == NULL ||
+	    strcmp(bw_db_cell(&r, 0, 0), "1") != 0) {
+		snprintf(c->why, sizeof(c->why),
+			 "Another policy update of sandbox %s is in progress; try again",
+			 c->sandbox);
+		return BW_ECONFLICT;
+	}
+	return BW_OK;
+}
+
+static void unlock_policy(struct bw_polctx *c)
+{
+	struct bw_dbres r;
+	const char *key = lock_key(c);
+	if (key == NULL)
+		return;
+	struct bw_dbarg arg = bw_dba_text(key);
+	(void)bw_db_query(c->svc->db, c->svc->arena, sql_unlock, &arg, 1, &r);
+}
+
 static enum bw_err update(struct bw_polctx *c, Openshell__V1__UpdateConfigRequest *req,
 			  Openshell__V1__UpdateConfigResponse **out)
 {
 	req->name = (char *)c->sandbox;
-	return call(c, RPC("UpdateConfig"), &req->base,
-		    &openshell__v1__update_config_response__descriptor, false,
-		    (ProtobufCMessage **)out);
+	enum bw_err rc = lock_policy(c);
+	if (rc != BW_OK)
+		return rc;
+	rc = call(c, RPC("UpdateConfig"), &req->base,
+		  &openshell__v1__update_config_response__descriptor, false,
+		  (ProtobufCMessage **)out);
+	unlock_policy(c);
+	return rc;
 }
 
 /* After a successful write: the fresh envelope, then the audit row. */
@@ -362,8 +410,33 @@ enum bw_err bw_policy_preset(struct bw_polctx *c, const char *name, struct json_
 
 typedef enum bw_err (*edit_fn)(struct bw_arena *a, const Policy *cur, void *arg, Policy *next);
 
-static enum bw_err rmw(struct bw_polctx *c, edit_fn edit, void *arg, const char *action,
-		       struct json_object *detail, struct json_object **env)
+/* Our full write replaced revision theirs instead of base: someone changed the policy in
+ * between. When only network rules differ between base and theirs (static sections cannot be
+ * changed by anyone else on a live sandbox, except additions through other writers), their
+ * changes are replayed as merge operations, which the gateway applies atomically to its latest
+ * revision, so a further writer racing with this repair is not lost either. *restored says
+ * whether that was possible. */
+static enum bw_err restore_foreign(struct bw_polctx *c, const Policy *base, const Policy *theirs,
+				   bool *restored)
+{
+	const char *section = NULL;
+	struct json_object *bj = bw_pol_to_json(&base->base), *tj = bw_pol_to_json(&theirs->base);
+	struct json_object *ops =
+	    bj != NULL && tj != NULL ? bw_pol_merge_ops(bj, tj, &section) : NULL;
+	enum bw_err rc = ops != NULL || section != NULL ? BW_OK : BW_ENOMEM;
+	*restored = false;
+	if (ops != NULL && json_object_array_length(ops) > 0) {
+		rc = send_ops(c, ops);
+		*restored = rc == BW_OK && gw_ok(c);
+	}
+	json_object_put(bj);
+	json_object_put(tj);
+	json_object_put(ops);
+	return rc;
+}
+
+static enum bw_err rmw_locked(struct bw_polctx *c, edit_fn edit, void *arg, const char *action,
+			      struct json_object *detail, struct json_object **env)
 {
 	unsigned base_version = 0;
 	const char *expect_prev = NULL;
@@ -397,8 +470,11 @@ static enum bw_err rmw(struct bw_polctx *c, edit_fn edit, void *arg, const char 
 			}
 		}
 		Openshell__V1__UpdateConfigRequest req = OPENSHELL__V1__UPDATE_CONFIG_REQUEST__INIT;
+		req.name = (char *)c->sandbox;
 		req.policy = &next;
-		rc = update(c, &req, &u);
+		rc = call(c, RPC("UpdateConfig"), &req.base,
+			  &openshell__v1__update_config_response__descriptor, false,
+			  (ProtobufCMessage **)&u);
 		if (rc != BW_OK || !gw_ok(c))
 			return rc;
 		const char *mine = u->policy_hash != NULL ? u->policy_hash : "";
@@ -410,6 +486,14 @@ static enum bw_err rmw(struct bw_polctx *c, edit_fn edit, void *arg, const char 
 			return rc;
 		if (gw_ok(c) && strcmp(hash_of(check), expect_prev) == 0)
 			return finish(c, action, detail, env);
+		bool restored = false;
+		if (gw_ok(c) && policy_of(check) != NULL) {
+			rc = restore_foreign(c, policy_of(s), policy_of(check), &restored);
+			if (rc != BW_OK || !gw_ok(c))
+				return rc;
+		}
+		if (restored)
+			return finish(c, action, detail, env);
 		/* Another write slipped in and ours replaced it: redo the edit on top of it. */
 		base_version = u->version - 1;
 		expect_prev = bw_arena_strdup(c->svc->arena, mine);
@@ -417,6 +501,18 @@ static enum bw_err rmw(struct bw_polctx *c, edit_fn edit, void *arg, const char 
 	snprintf(c->why, sizeof(c->why),
 		 "The policy of sandbox %s kept changing during the update; try again", c->sandbox);
 	return BW_ECONFLICT;
+}
+
+static enum bw_err rmw(struct bw_polctx *c, edit_fn edit, void *arg, const char *action,
+		       struct json_object *detail, struct json_object **env)
+{
+	*env = NULL;
+	enum bw_err rc = lock_policy(c);
+	if (rc != BW_OK)
+		return rc;
+	rc = rmw_locked(c, edit, arg, action, detail, env);
+	unlock_policy(c);
+	return rc;
 }
 
 static Openshell__Sandbox__V1__FilesystemPolicy *fs_copy(struct bw_arena *a, const Policy *cur)
@@ -646,32 +742,33 @@ static const char *expected_of(const struct bw_apply_req *r, struct json_object 
 	return NULL;
 }
 
-/* The apply's write; *applied is the new hash (arena). */
-static enum bw_err apply_write(struct bw_polctx *c, const struct bw_apply_req *r, Policy *target,
-			       struct json_object *target_json, struct current *cur,
-			       enum bw_apply_outcome *outcome, size_t *nops, const char **applied)
+/* Merge mode's operations, computed before anything else happens (dry run, workflow vote):
+ * a change merge mode cannot express is refused up front. NULL with *outcome MERGE_BAD. */
+static struct json_object *merge_plan(struct bw_polctx *c, struct current *cur,
+				      struct json_object *target_json,
+				      enum bw_apply_outcome *outcome)
+{
+	const char *section = NULL;
+	struct json_object *ops = bw_pol_merge_ops(cur->policy, target_json, &section);
+	if (ops == NULL && section != NULL) {
+		*outcome = BW_APPLY_MERGE_BAD;
+		snprintf(c->why, sizeof(c->why),
+			 "mode=merge cannot express changes to the '%s' section; retry with "
+			 "mode=replace for changes outside network_policies",
+			 section);
+	}
+	return ops;
+}
+
+/* The apply's write (ops for merge mode, else the whole target); *applied is the new hash. */
+static enum bw_err apply_write(struct bw_polctx *c, Policy *target, struct json_object *ops,
+			       const char **applied)
 {
 	Openshell__V1__UpdateConfigRequest req = OPENSHELL__V1__UPDATE_CONFIG_REQUEST__INIT;
 	Openshell__V1__UpdateConfigResponse *u = NULL;
 	enum bw_err rc;
-	*nops = 0;
-	if (r->merge) {
-		const char *section = NULL;
-		struct json_object *ops = bw_pol_merge_ops(cur->policy, target_json, &section);
-		if (ops == NULL && section == NULL)
-			return BW_ENOMEM;
-		if (ops == NULL) {
-			*outcome = BW_APPLY_MERGE_BAD;
-			snprintf(
-			    c->why, sizeof(c->why),
-			    "mode=merge cannot express changes to the '%s' section; retry with "
-			    "mode=replace for changes outside network_policies",
-			    section);
-			return BW_OK;
-		}
-		*nops = json_object_array_length(ops);
+	if (ops != NULL) {
 		rc = send_ops(c, ops);
-		json_object_put(ops);
 	} else {
 		req.policy = target;
 		rc = update(c, &req, &u);
@@ -689,7 +786,7 @@ enum bw_err bw_policy_apply(struct bw_polctx *c, const struct bw_apply_req *r,
 			    enum bw_apply_outcome *outcome, struct json_object **out)
 {
 	struct json_object *doc = NULL, *pol = NULL, *meta = NULL, *target_json = NULL;
-	struct json_object *diff = NULL, *summary = NULL, *detail = NULL;
+	struct json_object *diff = NULL, *summary = NULL, *detail = NULL, *ops = NULL;
 	Policy *target = NULL;
 	struct current cur;
 	*out = NULL;
@@ -730,6 +827,13 @@ enum bw_err bw_policy_apply(struct bw_polctx *c, const struct bw_apply_req *r,
 		goto out;
 	}
 	json_object_object_add(detail, "diff_summary", json_object_get(summary));
+	if (r->merge && !bw_pol_diff_empty(diff)) {
+		ops = merge_plan(c, &cur, target_json, outcome);
+		if (ops == NULL) {
+			rc = *outcome == BW_APPLY_MERGE_BAD ? BW_OK : BW_ENOMEM;
+			goto out;
+		}
+	}
 	if (r->dry_run || bw_pol_diff_empty(diff)) {
 		bool dry = r->dry_run;
 		if (dry)
@@ -751,10 +855,10 @@ enum bw_err bw_policy_apply(struct bw_polctx *c, const struct bw_apply_req *r,
 			goto out;
 		}
 	}
-	size_t nops = 0;
+	size_t nops = ops != NULL ? json_object_array_length(ops) : 0;
 	const char *applied = NULL;
-	rc = apply_write(c, r, target, target_json, &cur, outcome, &nops, &applied);
-	if (rc != BW_OK || !gw_ok(c) || *outcome != BW_APPLY_DONE)
+	rc = apply_write(c, target, ops, &applied);
+	if (rc != BW_OK || !gw_ok(c))
 		goto out;
 	*out = apply_body("applied", cur.hash, diff, applied);
 	json_object_object_add(detail, "expected_version",
@@ -783,5 +887,6 @@ out:
 	json_object_put(diff);
 	json_object_put(summary);
 	json_object_put(detail);
+	json_object_put(ops);
 	return rc;
 }

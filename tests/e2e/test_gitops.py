@@ -148,8 +148,11 @@ def test_merge_mode(api, db, box):
             ("filesystem", lambda p: p["filesystem"]["read_only"].append("/extra")),
             ("process", lambda p: p["process"].update(run_as_user="other")),
             ("landlock", lambda p: p["landlock"].update(compatibility="hard_requirement"))):
-        unchanged(api, db, sim, name, lambda: apply(api, gw, name, edited(text, change), mode="merge"),
-                  problem(400, f"mode=merge cannot express changes to the '{section}' section"))
+        for dry in (False, True):
+            # Refused before a dry run answers (or a workflow vote would be cast).
+            unchanged(api, db, sim, name,
+                      lambda: apply(api, gw, name, edited(text, change), mode="merge", dry_run=dry),
+                      problem(400, f"mode=merge cannot express changes to the '{section}' section"))
 
 
 def test_landlock_only_change_is_not_up_to_date(api, db, box):

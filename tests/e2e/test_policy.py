@@ -5,12 +5,14 @@ is sent, roles, audit rows and webhook events, concurrent edits, both wire layou
 
 import concurrent.futures
 import json
+import time
 
 import pytest
 
 from bwtest import audit_rows, json_ok, quote_name
 from policy_helpers import (LocalSim, base, delete_sandbox, get_policy, outbox, problem,
                             ready_sandbox, rule, sim_policy, sim_state, unchanged)
+from sim_harness import P
 from test_grpc_gateway import certs, register, sims  # noqa: F401 (fixtures)
 
 
@@ -280,3 +282,59 @@ def test_gateway_failures_map(api, sims, register):
     sim.ctl("POST", "/clear")
     json_ok(api.post(f"/api/gateway/{quote_name(gw)}/test-connection"))  # ends the backoff
     json_ok(api.get(base(gw, "box")))
+
+
+def test_filesystem_edits_survive_a_writer_outside_breakwater(api, box):
+    """Rules merged straight at the gateway (another control plane, a draft approval) while
+    Breakwater rewrites the whole policy for filesystem edits: the optimistic check finds the
+    revision its write replaced and replays what it would have lost."""
+    sim, gw, name = box
+    url = base(gw, name)
+    stub = sim.stubs()[0]
+
+    def outside():
+        for i in range(12):
+            op = P.os.PolicyMergeOperation(add_rule=P.os.AddNetworkRule(
+                rule_name=f"ext{i}", rule=P.sb.NetworkPolicyRule(
+                    name=f"ext{i}", endpoints=[P.sb.NetworkEndpoint(host=f"e{i}.example.com", port=443)])))
+            stub.UpdateConfig(P.os.UpdateConfigRequest(name=name, merge_operations=[op]), timeout=5)
+
+    def paths():
+        client = api.clone()
+        for i in range(8):
+            json_ok(client.post_json(url + "/filesystem", {"path": f"/o{i}", "access": "ro"}))
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        for f in [pool.submit(outside), pool.submit(paths)]:
+            f.result()
+    pol = sim_policy(sim, name).policy
+    assert all(f"ext{i}" in pol.network_policies for i in range(12)), sorted(pol.network_policies)
+    assert all(f"/o{i}" in pol.filesystem.read_only for i in range(8))
+
+
+def ext_rule_op(key):
+    return P.os.PolicyMergeOperation(add_rule=P.os.AddNetworkRule(
+        rule_name=key, rule=P.sb.NetworkPolicyRule(
+            name=key, endpoints=[P.sb.NetworkEndpoint(host=f"{key}.example.com", port=443)])))
+
+
+def test_a_write_that_slips_in_before_ours_is_replayed(api, box):
+    """Deterministic race: Breakwater's full-policy write of a filesystem edit is held at the
+    gateway while another writer merges a rule; the write then replaces that revision, and the
+    check after it (the revision replaced must be the one edited) replays the lost rule."""
+    sim, gw, name = box
+    stub = sim.stubs()[0]
+    sim.ctl("POST", "/delay", {"rpc": "UpdateConfig", "seconds": 1.0, "count": 1})
+    try:
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            edit = pool.submit(lambda: api.clone().post_json(base(gw, name) + "/filesystem",
+                                                             {"path": "/race", "access": "ro"}))
+            time.sleep(0.4)  # Breakwater's UpdateConfig is now waiting at the gateway
+            stub.UpdateConfig(P.os.UpdateConfigRequest(name=name, merge_operations=[ext_rule_op("slipped")]),
+                              timeout=5)
+            json_ok(edit.result())
+    finally:
+        sim.ctl("POST", "/clear")
+    pol = sim_policy(sim, name).policy
+    assert "/race" in pol.filesystem.read_only
+    assert "slipped" in pol.network_policies, "the rule merged in between was lost"
