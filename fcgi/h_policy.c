@@ -528,7 +528,11 @@ static bool pin_expiry(struct bw_req *req, const char *text, const char **out)
 		return false;
 	}
 	*out = bw_arena_strdup(req->arena, norm);
-	return *out != NULL || (bw_reply_err(req, BW_ENOMEM), false);
+	if (*out == NULL) {
+		bw_reply_err(req, BW_ENOMEM);
+		return false;
+	}
+	return true;
 }
 
 void bw_h_pin_set(struct bw_req *req)
