@@ -16,6 +16,7 @@
 #include "lib/utf8.h"
 #include "services/catalog.h"
 #include "services/operations.h"
+#include "services/registry.h"
 #include "services/sandboxes.h"
 #include "services/shellsplit.h"
 #include "services/validate.h"
@@ -283,8 +284,15 @@ static bool seal_env(struct bw_req *req, struct json_object *env, uint8_t **seal
 static void start_op(struct bw_req *req, struct bw_op_new *op)
 {
 	struct bw_op_ref ref;
+	struct bw_gateway g;
 	bool replayed = false;
-	enum bw_err rc = bw_op_create(&req->svc, &req->actor, op, &ref, &replayed);
+	/* Unregistered gateways are "not connected" (reference), before any row is written. */
+	enum bw_err rc = bw_registry_get(&req->svc, op->gateway, &g);
+	if (rc != BW_OK) {
+		bw_lro_reply_gw(req, op->gateway, rc, NULL);
+		return;
+	}
+	rc = bw_op_create(&req->svc, &req->actor, op, &ref, &replayed);
 	if (rc == BW_ECONFLICT) {
 		bw_reply_problem(req, 409, NULL, "%s '%s' operation already in progress",
 				 op->resource_type, op->resource_key);
