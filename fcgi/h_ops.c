@@ -121,8 +121,9 @@ void bw_h_ops_get(struct bw_req *req)
 	if (!load(req, id, &op))
 		return;
 	double end = mono_s() + (double)wait;
-	while (bw_op_state_active(op.status) && mono_s() + 1.0 <= end) {
-		sleep_ms(1000);
+	for (double left = end - mono_s(); bw_op_state_active(op.status) && left > 0.05;
+	     left = end - mono_s()) {
+		sleep_ms(left < 1.0 ? (int)(left * 1000) : 1000);
 		if (!load(req, id, &op))
 			return;
 	}
@@ -155,7 +156,8 @@ static bool send_frame(struct bw_req *req, const struct bw_op *op)
 	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	const char *frame = bw_arena_printf(req->arena, "data: %s\n\n", text);
 	json_object_put(o);
-	return frame != NULL && bw_reply_stream_write(req, frame, strlen(frame));
+	return frame != NULL && bw_reply_stream_write(req, frame, strlen(frame)) &&
+	       bw_reply_stream_flush(req);
 }
 
 static bool changed(const struct bw_op *a, const struct bw_op *b)
@@ -172,7 +174,6 @@ void bw_h_ops_stream(struct bw_req *req)
 	const char *id = bw_req_param(req, "id");
 	if (!load(req, id, &op))
 		return;
-	bw_req_header(req, "Cache-Control", "no-cache");
 	if (!bw_reply_stream_begin(req, 200, "text/event-stream"))
 		return;
 	if (!send_frame(req, &op))
@@ -185,7 +186,8 @@ void bw_h_ops_stream(struct bw_req *req)
 		if (rc == BW_ENOTFOUND) {
 			static const char gone[] =
 			    "event: error\ndata: {\"error\": \"not_found\"}\n\n";
-			bw_reply_stream_write(req, gone, sizeof(gone) - 1);
+			if (bw_reply_stream_write(req, gone, sizeof(gone) - 1))
+				bw_reply_stream_flush(req);
 			return;
 		}
 		if (rc != BW_OK)
@@ -197,7 +199,8 @@ void bw_h_ops_stream(struct bw_req *req)
 			quiet = mono_s();
 		} else if (mono_s() - quiet >= STREAM_KEEPALIVE_S) {
 			/* A comment line keeps proxies from timing the stream out. */
-			if (!bw_reply_stream_write(req, ": keepalive\n\n", 13))
+			if (!bw_reply_stream_write(req, ": keepalive\n\n", 13) ||
+			    !bw_reply_stream_flush(req))
 				return;
 			quiet = mono_s();
 		}

@@ -387,11 +387,9 @@ enum bw_err bw_op_progress(struct bw_svc *svc, const char *id, const char *owner
 {
 	struct bw_dbres r;
 	*cancel = false;
-	if (pct < 0)
-		pct = 0;
 	if (pct > 100)
 		pct = 100;
-	if (pct >= 0) {
+	if (pct >= 0) { /* negative: only look at the status */
 		struct bw_dbarg a[] = {bw_dba_int(pct), bw_dba_text(msg), bw_dba_text(id),
 				       bw_dba_text(owner)};
 		enum bw_err rc = bw_db_exec(svc->db, SQL_PROGRESS, a, 4, NULL, NULL);

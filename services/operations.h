@@ -103,8 +103,8 @@ enum bw_err bw_op_release_owner(struct bw_svc *svc, const char *owner);
 /* Distinct lease owners of active operations (cells: owner). */
 enum bw_err bw_op_lease_owners(struct bw_svc *svc, struct bw_dbres *out);
 
-/* Records progress (clamped to 0..100; msg may be NULL). *cancel tells whether a cancel was
- * requested; BW_ECONFLICT when owner no longer holds the operation. */
+/* Records progress (at most 100; msg may be NULL; pct < 0 records nothing). *cancel tells whether a
+ * cancel was requested; BW_ECONFLICT when owner no longer holds the operation. */
 enum bw_err bw_op_progress(struct bw_svc *svc, const char *id, const char *owner, int pct,
 			   const char *msg, bool *cancel);
 
