@@ -15,6 +15,7 @@
 #define LIST_DEFAULT 50
 #define LIST_MAX 200
 #define WAIT_MAX 60
+#define WAIT_POLL_MS 250 /* one primary-key read per tick */
 #define STREAM_POLL_MS 500
 #define STREAM_KEEPALIVE_S 15
 #define STREAM_MAX_S 3900 /* longest exec (3600 s) plus its create and margin */
@@ -123,7 +124,7 @@ void bw_h_ops_get(struct bw_req *req)
 	double end = mono_s() + (double)wait;
 	for (double left = end - mono_s(); bw_op_state_active(op.status) && left > 0.05;
 	     left = end - mono_s()) {
-		sleep_ms(left < 1.0 ? (int)(left * 1000) : 1000);
+		sleep_ms(left < 0.25 ? (int)(left * 1000) : WAIT_POLL_MS);
 		if (!load(req, id, &op))
 			return;
 	}

@@ -24,6 +24,8 @@
 #include "worker/opexec.h"
 
 #define IDLE_MS 1000
+#define READY_POLL_MS 500
+#define CREATE_TRIES 3
 #define HOUSEKEEPING_S 60
 #define OUTPUT_CAP (256 * 1024)
 
@@ -181,7 +183,7 @@ static enum wait_outcome wait_ready(struct job *j, const char *name, struct json
 			return W_CANCEL;
 		if (time(NULL) >= end)
 			return W_TIMEOUT;
-		if (nap(j->x, 1000))
+		if (nap(j->x, READY_POLL_MS))
 			return W_LOST; /* stopping: the lease runs out and a successor resumes */
 	}
 }
@@ -214,21 +216,35 @@ static struct json_object *apply_presets(struct job *j, const char *name,
 	return ok;
 }
 
-/* Creates the sandbox unless a predecessor did; *name is the sandbox's name. */
+/* Whether the sandbox of this operation exists at the gateway (found by its operation label);
+ * *name is its name then. */
+static bool find_ours(struct job *j, const char **name)
+{
+	struct bw_gw_result res;
+	enum bw_err rc = bw_sandbox_find_by_op(&j->svc, j->op->gateway, j->op->id, name, &res);
+	return rc == BW_OK && res.st == BW_GW_OK && *name != NULL;
+}
+
+/* A CreateSandbox outcome after which the sandbox may exist all the same: the call timed out
+ * or the connection broke after the gateway acted, or a lost earlier try of ours made it. */
+static bool maybe_created(enum bw_gw_status st)
+{
+	return st == BW_GW_TIMEOUT || st == BW_GW_NOT_CONNECTED || st == BW_GW_CONFLICT ||
+	       st == BW_GW_FAILED;
+}
+
+/* Creates the sandbox unless a predecessor (or a timed-out try) did; *name is its name.
+ * CreateSandbox is never blindly repeated: before each new try the gateway is asked whether
+ * the sandbox of this operation exists. */
 static bool ensure_created(struct job *j, struct json_object *req, const char **name)
 {
 	struct bw_gw_result res;
 	struct json_object *v = NULL;
 	*name = NULL;
-	if (j->op->attempts > 1) {
-		enum bw_err rc =
-		    bw_sandbox_find_by_op(&j->svc, j->op->gateway, j->op->id, name, &res);
-		if (rc == BW_OK && res.st == BW_GW_OK && *name != NULL) {
-			bw_log(BW_LOG_INFO, "opexec", NULL,
-			       "operation %s: resuming; sandbox %s already exists", j->op->id,
-			       *name);
-			return true;
-		}
+	if (j->op->attempts > 1 && find_ours(j, name)) {
+		bw_log(BW_LOG_INFO, "opexec", NULL,
+		       "operation %s: resuming; sandbox %s already exists", j->op->id, *name);
+		return true;
 	}
 	struct bw_sandbox_spec spec = {
 	    jstr(req, "name"), jstr(req, "image"), jstr(req, "log_level"), false, NULL,
@@ -236,22 +252,33 @@ static bool ensure_created(struct job *j, struct json_object *req, const char **
 	if (json_object_object_get_ex(req, "gpu", &v))
 		spec.gpu = json_object_get_boolean(v);
 	json_object_object_get_ex(req, "providers", &spec.providers);
-	enum bw_err rc = bw_sandbox_create(&j->svc, j->op->gateway, &spec, name, &res);
-	if (rc != BW_OK) {
-		fail(j,
-		     rc == BW_ENOTFOUND
-			 ? bw_arena_printf(j->svc.arena, "Gateway '%s' not connected.",
-					   j->op->gateway)
-			 : bw_strerror(rc),
-		     "internal");
-		return false;
+	for (int tries = 1;; tries++) {
+		enum bw_err rc = bw_sandbox_create(&j->svc, j->op->gateway, &spec, name, &res);
+		if (rc != BW_OK) {
+			fail(j,
+			     rc == BW_ENOTFOUND
+				 ? bw_arena_printf(j->svc.arena, "Gateway '%s' not connected.",
+						   j->op->gateway)
+				 : bw_strerror(rc),
+			     "internal");
+			return false;
+		}
+		if (res.st == BW_GW_OK)
+			return true;
+		if (maybe_created(res.st) && find_ours(j, name)) {
+			bw_log(BW_LOG_INFO, "opexec", NULL,
+			       "operation %s: CreateSandbox answered %s but the sandbox exists",
+			       j->op->id, res.code_name);
+			return true;
+		}
+		if (res.st == BW_GW_CONFLICT || !maybe_created(res.st) || tries >= CREATE_TRIES)
+			break;
+		if (nap(j->x, 1000 * tries))
+			return false; /* stopping: a successor resumes from the lease */
 	}
-	if (res.st != BW_GW_OK) {
-		fail(j, bw_sandbox_gw_text(&j->svc, j->op->gateway, &res),
-		     res.st == BW_GW_NOT_CONNECTED ? "grpc_unavailable" : "internal");
-		return false;
-	}
-	return true;
+	fail(j, bw_sandbox_gw_text(&j->svc, j->op->gateway, &res),
+	     res.st == BW_GW_NOT_CONNECTED ? "grpc_unavailable" : "internal");
+	return false;
 }
 
 static void run_sandbox(struct job *j, struct json_object *req)
@@ -437,7 +464,9 @@ static void run_exec(struct job *j, struct json_object *req)
 	const char *sandbox = jstr(req, "sandbox");
 	enum bw_err rc = bw_gwstream_exec_req(&j->svc, j->op->gateway, sandbox ? sandbox : "", &er,
 					      &sink, &out, &res);
-	const char *error = NULL;
+	const char *error = NULL, *code = "internal";
+	if (rc == BW_OK && res.st == BW_GW_NOT_CONNECTED)
+		code = "grpc_unavailable";
 	if (rc != BW_OK)
 		error = rc == BW_ENOTFOUND
 			    ? bw_arena_printf(j->svc.arena, "Gateway '%s' not connected.",
@@ -468,15 +497,24 @@ static void run_exec(struct job *j, struct json_object *req)
 	json_object_object_add(detail, "status",
 			       json_object_new_string(error == NULL ? "success" : "failed"));
 	struct bw_audit audit = {"sandbox.exec", "sandbox", sandbox, j->op->gateway, detail};
+	/* A running command cannot be interrupted through ExecSandbox; a cancel asked for
+	 * meanwhile still ends the operation as cancelled (the output is dropped). */
+	if (!step(j, -1, NULL, &cancel)) {
+		json_object_put(detail);
+		json_object_put(result);
+		return;
+	}
+	if (cancel) {
+		error = "Operation was cancelled";
+		code = "cancelled";
+	}
 	if (error == NULL) {
 		succeed(j, result, NULL, NULL, &audit);
 	} else {
 		struct bw_actor actor = actor_of(j->op);
 		enum bw_err rc2 = bw_db_begin(j->svc.db);
 		if (rc2 == BW_OK)
-			rc2 = bw_op_finish_tx(&j->svc, j->op->id, j->x->owner, NULL, error,
-					      res.st == BW_GW_NOT_CONNECTED ? "grpc_unavailable"
-									    : "internal");
+			rc2 = bw_op_finish_tx(&j->svc, j->op->id, j->x->owner, NULL, error, code);
 		if (rc2 == BW_OK)
 			rc2 = bw_audit_write(&j->svc, &actor, &audit);
 		if (rc2 == BW_OK)
