@@ -1,11 +1,13 @@
 /* Unit tests for the pure parts of operations: the shell-word splitter of exec commands, the
- * active-state rule, operation ids and the result size cap. */
+ * active-state rule, operation ids, the result size cap and the preset JSON -> protobuf builder. */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "sandbox.pb-c.h"
 #include "services/operations.h"
+#include "services/pbjson.h"
 #include "services/shellsplit.h"
 #include "tests/unit/tap.h"
 
@@ -106,13 +108,56 @@ static void test_fit(void)
 	is_str(bw_op_fit_result(NULL, A), "{}", "no result is {}");
 }
 
+static void test_pbjson(void)
+{
+	char err[256] = "";
+	struct json_object *rule = json_tokener_parse(
+	    "{\"name\": \"pypi\", \"endpoints\": [{\"host\": \"pypi.org\", \"port\": 443,"
+	    " \"protocol\": \"rest\", \"rules\": [{\"allow\": {\"method\": \"GET\", \"path\": "
+	    "\"/**\"}}]}], \"binaries\": [{\"path\": \"/usr/bin/pip\"}]}");
+	ProtobufCMessage *m = bw_pbjson_build(
+	    &openshell__sandbox__v1__network_policy_rule__descriptor, rule, err, sizeof(err));
+	ok(m != NULL, "a preset rule converts (%s)", err);
+	const Openshell__Sandbox__V1__NetworkPolicyRule *r =
+	    (const Openshell__Sandbox__V1__NetworkPolicyRule *)m;
+	ok(r != NULL && r->n_endpoints == 1 && strcmp(r->endpoints[0]->host, "pypi.org") == 0 &&
+	       r->endpoints[0]->port == 443,
+	   "endpoint host and port");
+	ok(r != NULL && r->endpoints[0]->n_rules == 1 &&
+	       strcmp(r->endpoints[0]->rules[0]->allow->path, "/**") == 0,
+	   "nested L7 rule");
+	ok(r != NULL && r->n_binaries == 1 && strcmp(r->binaries[0]->path, "/usr/bin/pip") == 0,
+	   "binary objects");
+	if (m != NULL)
+		protobuf_c_message_free_unpacked(m, NULL);
+	json_object_put(rule);
+
+	struct json_object *bad = json_tokener_parse("{\"binaries\": [\"/usr/bin/node\"]}");
+	m = bw_pbjson_build(&openshell__sandbox__v1__network_policy_rule__descriptor, bad, err,
+			    sizeof(err));
+	ok(m == NULL && strstr(err, "binaries") != NULL,
+	   "string binaries (the openclaw shape) are an error naming the field: %s", err);
+	json_object_put(bad);
+	bad = json_tokener_parse("{\"hostt\": \"x\"}");
+	m = bw_pbjson_build(&openshell__sandbox__v1__network_endpoint__descriptor, bad, err,
+			    sizeof(err));
+	ok(m == NULL && strstr(err, "unknown field 'hostt'") != NULL, "unknown keys are refused");
+	json_object_put(bad);
+	bad = json_tokener_parse("{\"port\": -1}");
+	m = bw_pbjson_build(&openshell__sandbox__v1__network_endpoint__descriptor, bad, err,
+			    sizeof(err));
+	ok(m == NULL, "a negative port is refused");
+	json_object_put(bad);
+}
+
 int main(void)
 {
 	A = bw_arena_new(4096);
-	plan(29);
+	plan(36);
 	test_split();
 	test_states();
 	test_fit();
+	test_pbjson();
 	bw_arena_free(A);
 	return tap_failed != 0;
 }
