@@ -472,7 +472,7 @@ void bw_h_sandbox_exec(struct bw_req *req)
 	json_object_object_add(stored, "sandbox", json_object_new_string(name));
 	json_object_object_add(stored, "argv", json_object_get(argv));
 	json_object_object_add(stored, "command",
-			       json_object_new_string_len(shown, (int)strnlen(shown, 200)));
+			       json_object_new_string_len(shown, (int)bw_utf8_prefix(shown, 200)));
 	json_object_object_add(stored, "workdir", json_object_new_string(workdir ? workdir : ""));
 	json_object_object_add(stored, "timeout_seconds", json_object_new_int64(timeout));
 	json_object_object_add(stored, "tty", json_object_new_boolean(tty));
@@ -480,7 +480,8 @@ void bw_h_sandbox_exec(struct bw_req *req)
 	size_t sealed_len = 0;
 	if (!seal_env(req, env, &sealed, &sealed_len))
 		return;
-	const char *key = bw_arena_printf(req->arena, "%s:%.60s", name, shown);
+	const char *key =
+	    bw_arena_printf(req->arena, "%s:%.*s", name, (int)bw_utf8_prefix(shown, 60), shown);
 	struct bw_op_new op = {
 	    "exec", key ? key : name,
 	    false,  gw,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lib/crypto.h"
+#include "lib/utf8.h"
 #include "services/operations.h"
 
 #define TS(c) "DATE_FORMAT(" c ", '%Y-%m-%dT%H:%i:%s.%f+00:00')"
@@ -95,17 +96,6 @@ static const char SQL_FAIL[] =
 static const char SQL_CLEANUP[] =
     "DELETE FROM operations WHERE status IN ('succeeded', 'failed')"
     " AND completed_at < UTC_TIMESTAMP(6) - INTERVAL ? DAY LIMIT 10000";
-
-/* Bytes of the first max code points of UTF-8 s (whole string when shorter). */
-static size_t prefix_bytes(const char *s, size_t max)
-{
-	size_t i = 0, cps = 0;
-	for (; s[i] != '\0'; i++) {
-		if (((unsigned char)s[i] & 0xc0) != 0x80 && cps++ == max)
-			break;
-	}
-	return i;
-}
 
 bool bw_op_state_active(const char *status)
 {
@@ -416,7 +406,7 @@ enum bw_err bw_op_finish_tx(struct bw_svc *svc, const char *id, const char *owne
 				       bw_dba_text(id), bw_dba_text(owner)};
 		rc = bw_db_exec(svc->db, SQL_SUCCEED, a, 3, &affected, NULL);
 	} else {
-		size_t n = prefix_bytes(error, BW_OP_ERROR_MAX);
+		size_t n = bw_utf8_prefix(error, BW_OP_ERROR_MAX);
 		struct bw_dbarg a[] = {bw_dba_textn(error, n),
 				       bw_dba_text(error_code ? error_code : "internal"),
 				       bw_dba_text(id), bw_dba_text(owner)};
@@ -457,7 +447,7 @@ static bool cut_member(struct json_object *o, const char *key)
 	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
 		return false;
 	const char *s = json_object_get_string(v);
-	size_t n = prefix_bytes(s, 8000);
+	size_t n = bw_utf8_prefix(s, 8000);
 	if (n >= (size_t)json_object_get_string_len(v))
 		return false;
 	json_object_object_add(o, key, json_object_new_string_len(s, (int)n));

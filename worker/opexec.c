@@ -16,6 +16,7 @@
 #include "lib/jsonu.h"
 #include "lib/db.h"
 #include "lib/log.h"
+#include "lib/utf8.h"
 #include "services/audit.h"
 #include "services/events.h"
 #include "services/gwstream.h"
@@ -489,7 +490,8 @@ static void run_exec(struct job *j, struct json_object *req)
 	const char *shown = jstr(req, "command");
 	json_object_object_add(
 	    detail, "command",
-	    json_object_new_string_len(shown ? shown : "", shown ? (int)strnlen(shown, 200) : 0));
+	    json_object_new_string_len(shown ? shown : "",
+				       shown ? (int)bw_utf8_prefix(shown, 200) : 0));
 	json_object_object_add(detail, "exit_code",
 			       out.exited ? json_object_new_int(out.exit_code) : NULL);
 	json_object_object_add(detail, "timeout_seconds", json_object_new_int((int)er.timeout_s));

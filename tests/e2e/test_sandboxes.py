@@ -75,7 +75,10 @@ def test_create_poll_ready_exec_delete(api, db, unique_name):
     assert r["exit_code"] == 0 and r["stdout"] == "hi there\n"
     r = run_exec(api, SIM, name, {"command": "sleep 30", "timeout_seconds": 1})
     assert r["exit_code"] == 124
-    assert len(audit_rows(db, "sandbox.exec", name)) == 4
+    # Keys and audit details cut at characters, never inside one (4-byte characters here).
+    r = run_exec(api, SIM, name, {"command": "echo " + "\U0001F600" * 80})
+    assert r["exit_code"] == 0 and r["stdout"] == "\U0001F600" * 80 + "\n"
+    assert len(audit_rows(db, "sandbox.exec", name)) == 5
 
     resp = api.delete(sandboxes_path(SIM, name))
     assert json_ok(resp) == {"deleted": True}

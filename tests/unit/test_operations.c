@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "sandbox.pb-c.h"
+#include "lib/utf8.h"
 #include "services/operations.h"
 #include "services/pbjson.h"
 #include "services/shellsplit.h"
@@ -47,6 +48,10 @@ static void test_split(void)
 
 static void test_states(void)
 {
+	is_int(bw_utf8_prefix("h\xc3\xa9llo", 2), 3,
+	       "a prefix of 2 characters keeps the 2-byte one");
+	is_int(bw_utf8_prefix("\xf0\x9f\x98\x80x", 1), 4, "a 4-byte character is never split");
+	is_int(bw_utf8_prefix("abc", 10), 3, "a short string is kept whole");
 	ok(bw_op_state_active("pending"), "pending is active");
 	ok(bw_op_state_active("running"), "running is active");
 	ok(bw_op_state_active("cancelling"), "cancelling is active");
@@ -153,7 +158,7 @@ static void test_pbjson(void)
 int main(void)
 {
 	A = bw_arena_new(4096);
-	plan(36);
+	plan(39);
 	test_split();
 	test_states();
 	test_fit();
