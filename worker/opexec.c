@@ -330,14 +330,28 @@ static void run_sandbox(struct job *j, struct json_object *req)
 		rec = NULL;
 		bw_sandbox_get(&j->svc, j->op->gateway, name, &rec, NULL, &res); /* re-read */
 	}
+	if (rec == NULL) /* timed out: the record as it is now */
+		bw_sandbox_get(&j->svc, j->op->gateway, name, &rec, NULL, &res);
 	if (rec == NULL) {
 		rec = json_object_new_object();
 		json_object_object_add(rec, "name", json_object_new_string(name));
 	}
-	if (w == W_TIMEOUT)
+	if (w == W_TIMEOUT) {
 		json_object_object_add(
 		    rec, "warning",
 		    json_object_new_string("Sandbox created but did not become ready in time"));
+		/* Requested presets are reported, never silently dropped. */
+		failed = json_object_new_array();
+		for (size_t i = 0; presets != NULL && i < json_object_array_length(presets); i++) {
+			struct json_object *e = json_object_new_object();
+			json_object_object_add(
+			    e, "preset", json_object_get(json_object_array_get_idx(presets, i)));
+			json_object_object_add(
+			    e, "error",
+			    json_object_new_string("Sandbox did not become ready in time"));
+			json_object_array_add(failed, e);
+		}
+	}
 	/* Unlike the reference, the per-preset outcome survives the re-read. */
 	json_object_object_add(rec, "presets_applied", applied ? applied : json_object_new_array());
 	if (failed != NULL && json_object_array_length(failed) > 0)
