@@ -83,6 +83,25 @@ def test_idempotency_replay(api, db, unique_name):
     cleanup(api, name)
 
 
+def test_idempotency_keys_are_per_principal(api, db, make_sp, unique_name):
+    name_a, name_b = unique_name("sb"), unique_name("sb")
+    key = f"shared-{name_a}"
+    first = start_create(api, SIM, {"name": name_a}, headers={"Idempotency-Key": key}).json()
+    other = api.clone()
+    other.session.headers["Authorization"] = f"Bearer {make_sp(role='operator')['key']}"
+    second = other.post_json(sandboxes_path(SIM), {"name": name_b},
+                             headers={"Idempotency-Key": key})
+    assert second.status_code == 202, describe(second)
+    assert second.json()["operation_id"] != first["operation_id"]
+    for op_id in (first["operation_id"], second.json()["operation_id"]):
+        assert wait_op(api, op_id)["status"] == "succeeded"
+    assert_problem(api.post_json(sandboxes_path(SIM), {"name": "x"},
+                                 headers={"Idempotency-Key": "k" * 254}), 400)
+    other.session.close()
+    cleanup(api, name_a)
+    cleanup(api, name_b)
+
+
 def test_duplicate_create_conflicts(api, db, unique_name):
     name = unique_name("sb")
     op_id = start_create(api, SIM, {"name": name, "environment": SLOW}).json()["operation_id"]
