@@ -34,26 +34,25 @@ static void on_stop(int sig)
 
 static void usage(FILE *out)
 {
-	fprintf(
-	    out,
-	    "Usage: breakwater-worker [--config FILE]\n"
-	    "       breakwater-worker --help | --version\n\n"
-	    "Runs Breakwater's background jobs in the foreground: the gateway health monitor\n"
-	    "probes every registered gateway every health_interval seconds (Health over gRPC,\n"
-	    "health_concurrency calls at a time) and records status, last_seen and version.\n"
-	    "Several workers may share one database: leases make each gateway probed once per\n"
-	    "interval. After 10 consecutive failures a gateway is probed less often (up to\n"
-	    "every 300 s).\n"
-	    "It also executes long-running operations (sandbox create, exec): ops_concurrency\n"
-	    "threads claim them from the database under a lease of ops_lease_seconds; an\n"
-	    "operation whose worker died is resumed by another worker (or by this one after a\n"
-	    "restart) without creating its sandbox twice. Finished operations are deleted after\n"
-	    "operation_retention_days.\n"
-	    "Configuration: --config FILE, else $BREAKWATER_CONFIG, else %s.\n"
-	    "Signals: TERM/INT stop after the round in progress; operations stop at their next\n"
-	    "step (a running exec first finishes) and are resumed by the next worker.\n"
-	    "Logs: one JSON object per line on stderr.\n\n",
-	    BW_CONF_DEFAULT_PATH);
+	fprintf(out,
+		"Usage: breakwater-worker [--config FILE]\n"
+		"       breakwater-worker --help | --version\n\n"
+		"Runs Breakwater's background jobs in the foreground: the gateway health monitor\n"
+		"probes every registered gateway every health_interval seconds (Health over gRPC,\n"
+		"health_concurrency calls at a time) and records status, last_seen and version.\n"
+		"Several workers may share one database: leases make each gateway probed once per\n"
+		"interval. After 10 consecutive failures a gateway is probed less often (up to\n"
+		"every 300 s).\n"
+		"It also executes long-running operations (sandbox create, exec): ops_concurrency\n"
+		"threads claim them from the database under a lease of ops_lease_seconds; an\n"
+		"operation whose worker died is resumed by another worker (or by this one after a\n"
+		"restart) without creating its sandbox twice. Finished operations are deleted after\n"
+		"operation_retention_days.\n"
+		"Configuration: --config FILE, else $BREAKWATER_CONFIG, else %s.\n"
+		"Signals: TERM/INT stop after the round in progress; operations stop at their\n"
+		"next step (a running exec first finishes) and the next worker resumes them.\n"
+		"Logs: one JSON object per line on stderr.\n\n",
+		BW_CONF_DEFAULT_PATH);
 	bw_conf_help(out);
 }
 
@@ -98,8 +97,7 @@ static int run(const struct bw_conf *conf)
 		bw_log(BW_LOG_ERROR, "worker", NULL, "out of memory");
 		goto out;
 	}
-	struct bw_svc svc = {db,   arena, key,
-			     conf, NULL,  NULL}; /* no shared block: a separate process */
+	struct bw_svc svc = {db, arena, key, conf, NULL, NULL}; /* no shared block: a separate process */
 	struct bw_monitor_conf mc = {owner, conf->health_interval, conf->health_concurrency,
 				     2 * conf->grpc_timeout + 30, BATCH};
 	bw_log(BW_LOG_INFO, "worker", NULL, "health monitor %s: every %d s, %d at a time", owner,
