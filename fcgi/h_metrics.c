@@ -13,6 +13,7 @@
 #include "fcgi/routes.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
+#include "services/operations.h"
 #include "services/registry.h"
 #include "version.h"
 
@@ -201,6 +202,26 @@ static void put_gateways(FILE *f, struct bw_req *req)
 	}
 }
 
+/* Operations by state, counted in MariaDB at scrape time (every state is always listed). */
+static void put_operations(FILE *f, struct bw_req *req)
+{
+	static const char *const states[] = {"pending", "running", "cancelling", "succeeded",
+					     "failed"};
+	struct bw_dbres r;
+	if (bw_op_count_by_status(&req->svc, &r) != BW_OK)
+		return;
+	fputs("# HELP breakwater_operations Long-running operations by state (read at scrape "
+	      "time).\n# TYPE breakwater_operations gauge\n",
+	      f);
+	for (size_t k = 0; k < sizeof(states) / sizeof(states[0]); k++) {
+		const char *n = "0";
+		for (size_t i = 0; i < r.nrows; i++)
+			if (strcmp(bw_db_cell(&r, i, 0), states[k]) == 0)
+				n = bw_db_cell(&r, i, 1);
+		fprintf(f, "breakwater_operations{status=\"%s\"} %s\n", states[k], n);
+	}
+}
+
 static void put_info(FILE *f)
 {
 	const char *sha = getenv("BREAKWATER_GIT_SHA");
@@ -236,6 +257,7 @@ void bw_h_metrics(struct bw_req *req)
 		put_db(f, mx);
 	}
 	put_gateways(f, req);
+	put_operations(f, req);
 	if (fclose(f) != 0 || text == NULL) {
 		free(text);
 		bw_reply_err(req, BW_ENOMEM);

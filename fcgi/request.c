@@ -267,6 +267,11 @@ bool bw_reply_stream_write(struct bw_req *req, const char *p, size_t n)
 	return true;
 }
 
+bool bw_reply_stream_flush(struct bw_req *req)
+{
+	return FCGX_FFlush(req->fcgx->out) == 0;
+}
+
 void bw_reply_json(struct bw_req *req, int status, struct json_object *obj)
 {
 	size_t len = 0;

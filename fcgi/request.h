@@ -75,6 +75,9 @@ void bw_reply(struct bw_req *req, int status, const char *content_type, const ch
  * out. bw_reply_stream_write sends body bytes; false once the client is gone. */
 bool bw_reply_stream_begin(struct bw_req *req, int status, const char *content_type);
 bool bw_reply_stream_write(struct bw_req *req, const char *p, size_t n);
+/* Pushes what was written so far to nginx now (libfcgi buffers 8 KiB otherwise): for streams
+ * whose pieces are small and must arrive as they happen (Server-Sent Events). */
+bool bw_reply_stream_flush(struct bw_req *req);
 /* Sends obj as application/json (obj is borrowed). */
 void bw_reply_json(struct bw_req *req, int status, struct json_object *obj);
 /* THE error renderer: sends the problem+json envelope. code NULL = the status's default. */

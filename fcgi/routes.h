@@ -92,4 +92,17 @@ void bw_h_pin_get(struct bw_req *req);
 void bw_h_pin_set(struct bw_req *req);
 void bw_h_pin_delete(struct bw_req *req);
 
+/* h_ops.c */
+void bw_h_ops_list(struct bw_req *req);
+void bw_h_ops_get(struct bw_req *req);
+void bw_h_ops_cancel(struct bw_req *req);
+void bw_h_ops_stream(struct bw_req *req);
+/* h_sandbox.c */
+void bw_h_sandbox_list(struct bw_req *req);
+void bw_h_sandbox_create(struct bw_req *req);
+void bw_h_sandbox_get(struct bw_req *req);
+void bw_h_sandbox_patch(struct bw_req *req);
+void bw_h_sandbox_delete(struct bw_req *req);
+void bw_h_sandbox_exec(struct bw_req *req);
+
 #endif

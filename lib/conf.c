@@ -89,6 +89,15 @@ static const struct key keys[] = {
 	"seconds an account stays locked after its last failed login"),
     STR(metrics_access, "admin",
 	"GET /metrics: admin (admin credentials) or public (no credentials)"),
+    NUM(ops_concurrency, K_INT, 1, 1024, "16",
+	"breakwater-worker: operations (sandbox create, exec) executed at once"),
+    NUM(ops_lease_seconds, K_INT, 3, 3600, "15",
+	"breakwater-worker: lease on a running operation; another worker resumes it this long "
+	"after its worker died"),
+    NUM(sandbox_ready_timeout, K_INT, 1, 3600, "180",
+	"seconds a sandbox create waits for the ready phase"),
+    NUM(operation_retention_days, K_INT, 1, 36500, "30",
+	"finished operations are deleted this many days after completion"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

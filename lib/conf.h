@@ -55,6 +55,10 @@ struct bw_conf {
 	int account_lockout_attempts;
 	int account_lockout_duration;
 	char metrics_access[16];
+	int ops_concurrency;
+	int ops_lease_seconds;
+	int sandbox_ready_timeout;
+	int operation_retention_days;
 };
 
 /* Fills conf with defaults, then the file at path (NULL: $BREAKWATER_CONFIG or the default path;

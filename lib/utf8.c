@@ -53,3 +53,13 @@ size_t bw_utf8_count(const char *str, size_t n)
 			count++;
 	return count;
 }
+
+size_t bw_utf8_prefix(const char *s, size_t max)
+{
+	size_t i = 0, cps = 0;
+	for (; s[i] != '\0'; i++) {
+		if (((unsigned char)s[i] & 0xc0) != 0x80 && cps++ == max)
+			break;
+	}
+	return i;
+}

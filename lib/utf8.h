@@ -9,5 +9,8 @@
 bool bw_utf8_valid(const char *s, size_t n);
 /* Number of code points in well-formed UTF-8 s[0..n) (counts lead bytes). */
 size_t bw_utf8_count(const char *s, size_t n);
+/* Bytes of the first max code points of well-formed UTF-8 s (NUL-terminated): a prefix that never
+ * splits a character. */
+size_t bw_utf8_prefix(const char *s, size_t max);
 
 #endif

@@ -84,6 +84,14 @@ enum bw_err bw_gwstream_exec(struct bw_svc *svc, const char *gw, const char *san
 			     const struct bw_exec_sink *sink, struct bw_exec_outcome *out,
 			     struct bw_gw_result *res)
 {
+	struct bw_exec_req er = {argv, argc, timeout_s, NULL, NULL, 0, false};
+	return bw_gwstream_exec_req(svc, gw, sandbox, &er, sink, out, res);
+}
+
+enum bw_err bw_gwstream_exec_req(struct bw_svc *svc, const char *gw, const char *sandbox,
+				 const struct bw_exec_req *er, const struct bw_exec_sink *sink,
+				 struct bw_exec_outcome *out, struct bw_gw_result *res)
+{
 	struct bw_gateway_creds creds;
 	struct bw_gw_target t;
 	const char *id = NULL;
@@ -93,17 +101,33 @@ enum bw_err bw_gwstream_exec(struct bw_svc *svc, const char *gw, const char *san
 		return rc;
 	Openshell__V1__ExecSandboxRequest req = OPENSHELL__V1__EXEC_SANDBOX_REQUEST__INIT;
 	req.sandbox_id = (char *)id;
-	req.command = (char **)argv;
-	req.n_command = argc;
-	req.timeout_seconds = timeout_s;
+	req.command = (char **)er->argv;
+	req.n_command = er->argc;
+	req.timeout_seconds = er->timeout_s;
+	req.workdir = (char *)(er->workdir != NULL ? er->workdir : "");
+	req.tty = er->tty;
+	Openshell__V1__ExecSandboxRequest__EnvironmentEntry *ents = NULL, **envp = NULL;
+	if (er->env_n > 0) {
+		ents = bw_arena_zalloc(svc->arena, er->env_n * sizeof(*ents));
+		envp = bw_arena_zalloc(svc->arena, er->env_n * sizeof(*envp));
+		if (ents == NULL || envp == NULL)
+			return BW_ENOMEM;
+		for (size_t i = 0; i < er->env_n; i++) {
+			openshell__v1__exec_sandbox_request__environment_entry__init(&ents[i]);
+			ents[i].key = (char *)er->env[2 * i];
+			ents[i].value = (char *)er->env[2 * i + 1];
+			envp[i] = &ents[i];
+		}
+		req.environment = envp;
+		req.n_environment = er->env_n;
+	}
 	struct exec_state st = {sink, out};
 	struct bw_gw_stream_end end;
-	/* Nothing ran when the opening failed before any output, so that is retried. */
 	*res = bw_gw_stream(&t, RPC("ExecSandbox"), &req.base,
 			    &openshell__v1__exec_sandbox_event__descriptor,
 			    /* Never retried: a command the gateway may already have started
 			     * must not run twice. */
-			    bw_gw_exec_deadline_s(timeout_s), false, on_exec, &st, &end);
+			    bw_gw_exec_deadline_s(er->timeout_s), false, on_exec, &st, &end);
 	return BW_OK;
 }
 

@@ -31,6 +31,22 @@ enum bw_err bw_gwstream_exec(struct bw_svc *svc, const char *gw, const char *san
 			     const struct bw_exec_sink *sink, struct bw_exec_outcome *out,
 			     struct bw_gw_result *res);
 
+/* An exec with every option of ExecSandboxRequest the REST route offers (borrowed). */
+struct bw_exec_req {
+	const char *const *argv;
+	size_t argc;
+	unsigned timeout_s;     /* 0 = none */
+	const char *workdir;    /* NULL or "" = the sandbox default */
+	const char *const *env; /* env_n KEY, VALUE pairs, flattened */
+	size_t env_n;
+	bool tty;
+};
+
+/* Like bw_gwstream_exec with workdir, environment and tty. */
+enum bw_err bw_gwstream_exec_req(struct bw_svc *svc, const char *gw, const char *sandbox,
+				 const struct bw_exec_req *er, const struct bw_exec_sink *sink,
+				 struct bw_exec_outcome *out, struct bw_gw_result *res);
+
 /* One event of a watch, borrowed for the callback. */
 struct bw_watch_event {
 	const char *kind; /* "sandbox", "log", "event", "warning", "draft_policy_update" */

@@ -18,6 +18,7 @@
 #include "services/gwclient.h"
 #include "services/gwmonitor.h"
 #include "services/registry.h"
+#include "worker/opexec.h"
 
 /* How often the worker looks for due gateways and at the stop flag. */
 #define TICK_MS 1000
@@ -42,8 +43,14 @@ static void usage(FILE *out)
 		"Several workers may share one database: leases make each gateway probed once per\n"
 		"interval. After 10 consecutive failures a gateway is probed less often (up to\n"
 		"every 300 s).\n"
+		"It also executes long-running operations (sandbox create, exec): ops_concurrency\n"
+		"threads claim them from the database under a lease of ops_lease_seconds; an\n"
+		"operation whose worker died is resumed by another worker (or by this one after a\n"
+		"restart) without creating its sandbox twice. Finished operations are deleted after\n"
+		"operation_retention_days.\n"
 		"Configuration: --config FILE, else $BREAKWATER_CONFIG, else %s.\n"
-		"Signals: TERM/INT stop after the round in progress.\n"
+		"Signals: TERM/INT stop after the round in progress; operations stop at their\n"
+		"next step (a running exec first finishes) and the next worker resumes them.\n"
 		"Logs: one JSON object per line on stderr.\n\n",
 		BW_CONF_DEFAULT_PATH);
 	bw_conf_help(out);
@@ -95,6 +102,7 @@ static int run(const struct bw_conf *conf)
 				     2 * conf->grpc_timeout + 30, BATCH};
 	bw_log(BW_LOG_INFO, "worker", NULL, "health monitor %s: every %d s, %d at a time", owner,
 	       mc.interval_s, mc.concurrency);
+	struct bw_opexec *ops = bw_opexec_start(conf, key, owner);
 	while (!stopping) {
 		size_t probed = 0;
 		enum bw_err rc = bw_monitor_round(&svc, &mc, &probed);
@@ -107,6 +115,7 @@ static int run(const struct bw_conf *conf)
 		if (!stopping)
 			tick_sleep();
 	}
+	bw_opexec_stop(ops);
 	/* Another worker takes over these gateways at once instead of after the lease. */
 	bw_registry_release_probes(&svc, owner);
 	bw_log(BW_LOG_INFO, "worker", NULL, "stopped");
