@@ -15,6 +15,7 @@
 #include "lib/crypto.h"
 #include "lib/db.h"
 #include "lib/log.h"
+#include "services/escalation.h"
 #include "services/gwclient.h"
 #include "services/gwmonitor.h"
 #include "services/registry.h"
@@ -42,6 +43,8 @@ static void usage(FILE *out)
 		"Several workers may share one database: leases make each gateway probed once per\n"
 		"interval. After 10 consecutive failures a gateway is probed less often (up to\n"
 		"every 300 s).\n"
+		"It also escalates approval votes left waiting past their workflow's\n"
+		"escalation timeout (checked every 2 s, recorded once per round).\n"
 		"Configuration: --config FILE, else $BREAKWATER_CONFIG, else %s.\n"
 		"Signals: TERM/INT stop after the round in progress.\n"
 		"Logs: one JSON object per line on stderr.\n\n",
@@ -95,6 +98,8 @@ static int run(const struct bw_conf *conf)
 				     2 * conf->grpc_timeout + 30, BATCH};
 	bw_log(BW_LOG_INFO, "worker", NULL, "health monitor %s: every %d s, %d at a time", owner,
 	       mc.interval_s, mc.concurrency);
+	if (bw_escalation_start(conf, key) != BW_OK)
+		bw_log(BW_LOG_ERROR, "worker", NULL, "escalation job not started");
 	while (!stopping) {
 		size_t probed = 0;
 		enum bw_err rc = bw_monitor_round(&svc, &mc, &probed);
@@ -107,6 +112,7 @@ static int run(const struct bw_conf *conf)
 		if (!stopping)
 			tick_sleep();
 	}
+	bw_escalation_stop();
 	/* Another worker takes over these gateways at once instead of after the lease. */
 	bw_registry_release_probes(&svc, owner);
 	bw_log(BW_LOG_INFO, "worker", NULL, "stopped");
