@@ -22,7 +22,8 @@ def _versions(db):
 
 def test_migrate_again_applies_nothing(db):
     before = _versions(db)
-    assert before and before == list(range(1, len(before) + 1)), before
+    # Numbers are pre-assigned per topic, so gaps are expected; order and uniqueness are not.
+    assert before and before[0] == 1 and before == sorted(set(before)), before
     proc = _ctl("migrate")
     assert proc.returncode == 0, proc.stderr
     assert "migrations applied: 0" in proc.stdout
