@@ -311,3 +311,36 @@ def test_escalation_is_recorded_by_the_worker_without_another_vote(api, db, box,
     time.sleep(3)  # once per round, however many passes run
     assert len(outbox(db, "approval.escalated", b.gw)) == 1
     assert b.calls("ApproveDraftChunk") == 0
+
+
+def test_votes_use_the_effective_gateway_role(api, db, rejected, box, make_sp, bw_env):
+    """A per-gateway role replaces the global one, for the route guard and for eligibility."""
+    b = box()
+    json_ok(put_flow(api, b, required_approvals=1, required_roles=["operator"]))
+    chunk = b.clean_ids(api)[0]
+    clients = []
+    for global_role, gw_role in (("viewer", "operator"), ("admin", "viewer")):
+        sp = make_sp(role=global_role)
+        json_ok(api.request("PUT", f"/api/auth/service-principals/{sp['id']}/gateway-roles/"
+                            f"{quote_name(b.gw)}", json={"role": gw_role}))
+        client = bwtest.Api(bw_env["BW_URL"], bw_env["BW_TLS_CERT"], auth=False)
+        client.session.headers.update(bwtest.bearer(sp["key"]))
+        clients.append((client, f"sp:{sp['name']}"))
+    (promoted, promoted_actor), (demoted, _) = clients
+    try:
+        # The role guard's 403 writes its auth.forbidden row; nothing else changes.
+        before = table_counts(db)
+        assert_problem(approve(demoted, b, chunk), 403, "PERMISSION_DENIED",
+                       "Requires operator role")
+        assert table_counts(db) == before
+        json_ok(approve(promoted, b, chunk))
+        assert b.calls("ApproveDraftChunk") == 1
+        with db.cursor() as cur:
+            cur.execute("SELECT actor_role FROM audit_log WHERE action = 'approval.vote_cast' "
+                        "AND gateway_name = %s", (b.gw,))
+            assert [r["actor_role"] for r in cur.fetchall()] == ["operator"]
+        [vote] = decisions(api, b, chunk)["decisions"]
+        assert (vote["actor"], vote["role"]) == (promoted_actor, "operator")
+    finally:
+        for client, _ in clients:
+            client.session.close()
