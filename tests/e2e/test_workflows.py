@@ -6,6 +6,7 @@ escalation recorded by breakwater-worker without any further vote."""
 
 import concurrent.futures
 import json
+import signal
 import time
 
 import pytest
@@ -14,6 +15,7 @@ import bwtest
 from bwtest import assert_problem, json_ok, quote_name
 from test_approvals import as_role, audit, box, outbox  # noqa: F401 (fixtures)
 from test_grpc_gateway import certs, register, sims  # noqa: F401 (fixtures)
+from test_grpc_monitor import start_worker
 
 FLOW = "approval-workflow"
 
@@ -344,3 +346,64 @@ def test_votes_use_the_effective_gateway_role(api, db, rejected, box, make_sp, b
     finally:
         for client, _ in clients:
             client.session.close()
+
+
+def wait_rows(db, sql, args, timeout=15):
+    deadline = time.monotonic() + timeout
+    while True:
+        with db.cursor() as cur:
+            cur.execute(sql, args)
+            rows = cur.fetchall()
+        if rows or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.3)
+
+
+def test_several_workers_escalate_a_round_once(api, db, box, voters):
+    b = box()
+    json_ok(put_flow(api, b, required_approvals=3, escalation_timeout_minutes=5))
+    chunks = b.clean_ids(api)
+    [(a, _)] = voters(1)
+    for chunk in chunks:
+        assert approve(a, b, chunk).status_code == 202
+    extra = [start_worker(), start_worker()]
+    try:
+        time.sleep(1)
+        with db.cursor() as cur:
+            cur.execute("UPDATE approval_chunks c JOIN approval_workflows w "
+                        "ON w.id = c.workflow_id SET c.first_vote_at = c.first_vote_at - "
+                        "INTERVAL 301 SECOND WHERE w.gateway_name = %s", (b.gw,))
+        rows = wait_rows(db, "SELECT COUNT(*) AS n FROM approval_escalations "
+                         "WHERE gateway_name = %s HAVING n >= %s", (b.gw, len(chunks)))
+        time.sleep(3)  # every worker has run a few more passes
+    finally:
+        for proc in extra:
+            proc.send_signal(signal.SIGTERM)
+        for proc in extra:
+            assert proc.wait(15) == 0
+    assert rows, "no escalation"
+    with db.cursor() as cur:
+        cur.execute("SELECT chunk_id FROM approval_escalations WHERE gateway_name = %s", (b.gw,))
+        assert sorted(r["chunk_id"] for r in cur.fetchall()) == sorted(chunks)
+    assert len(outbox(db, "approval.escalated", b.gw)) == len(chunks)
+    assert len(audit(db, "approval.escalated", b.gw)) == len(chunks)
+
+
+def test_an_approval_left_firing_by_a_dead_request_is_released(api, db, box, voters):
+    b = box()
+    json_ok(put_flow(api, b, required_approvals=2))
+    chunk = b.clean_ids(api)[0]
+    (a, _), (c, _) = voters(2)
+    assert approve(a, b, chunk).status_code == 202
+    # As if the request that reached quorum died between its vote and the gateway's answer.
+    with db.cursor() as cur:
+        cur.execute("UPDATE approval_chunks c JOIN approval_workflows w ON w.id = c.workflow_id "
+                    "SET c.status = 'firing', c.fired_at = NOW(6) - INTERVAL 1 HOUR "
+                    "WHERE w.gateway_name = %s", (b.gw,))
+    assert_problem(approve(c, b, chunk), 409, "CONFLICT", detail_prefix=f"Chunk {chunk} is being")
+    deadline = time.monotonic() + 15
+    while decisions(api, b, chunk)["status"] != "pending":
+        assert time.monotonic() < deadline, "the worker never released the firing round"
+        time.sleep(0.3)
+    json_ok(approve(c, b, chunk))
+    assert b.calls("ApproveDraftChunk") == 1
