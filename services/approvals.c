@@ -71,8 +71,13 @@ static struct json_object *obj_with_sandbox(const struct bw_appr_where *w)
 static struct json_object *chunks_json(Openshell__V1__PolicyChunk **chunks, size_t n)
 {
 	struct json_object *a = json_object_new_array();
-	for (size_t i = 0; a != NULL && i < n; i++)
-		json_object_array_add(a, bw_pbjson_from(&chunks[i]->base, BW_PBJSON_ALL_FIELDS));
+	for (size_t i = 0; a != NULL && i < n; i++) {
+		struct json_object *c = bw_pbjson_from(&chunks[i]->base, BW_PBJSON_ALL_FIELDS);
+		/* The reference's key for the denials behind a chunk; no denial cache here yet. */
+		if (c != NULL)
+			json_object_object_add(c, "denial_context", NULL);
+		json_object_array_add(a, c);
+	}
 	return a;
 }
 

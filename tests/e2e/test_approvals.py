@@ -98,7 +98,7 @@ def test_draft_lists_chunks_and_filters_by_status(api, rejected, box):
                     "created_at_ms", "decided_at_ms", "stage", "hit_count", "first_seen_ms",
                     "last_seen_ms", "binary", "denial_summary_ids", "proposed_rule"):
             assert key in c, (key, c)
-        assert c["status"] == "pending"
+        assert c["status"] == "pending" and c["denial_context"] is None
         assert c["proposed_rule"]["name"] == c["rule_name"]
         assert c["proposed_rule"]["endpoints"][0]["host"]
         assert c["proposed_rule"]["binaries"][0]["path"].startswith("/usr/bin/")
