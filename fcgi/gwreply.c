@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "fcgi/gwreply.h"
+#include "services/pins.h"
 
 void bw_reply_gw_not_connected(struct bw_req *req, const char *name)
 {
@@ -59,4 +60,18 @@ void bw_reply_gw_local(struct bw_req *req, const char *name, enum bw_err rc)
 		bw_reply_gw_not_connected(req, name);
 	else
 		bw_reply_err(req, rc);
+}
+
+bool bw_reply_unless_pinned(struct bw_req *req, const char *gw, const char *sandbox)
+{
+	struct bw_pin pin;
+	bool pinned = false;
+	enum bw_err rc = bw_pin_guard(&req->svc, gw, sandbox, &pinned, &pin);
+	if (rc != BW_OK) {
+		bw_reply_err(req, rc);
+		return false;
+	}
+	if (pinned)
+		bw_reply_problem(req, 423, NULL, "%s", bw_pin_locked_text(&req->svc, &pin));
+	return !pinned;
 }

@@ -4,6 +4,8 @@
 #ifndef BW_GWREPLY_H
 #define BW_GWREPLY_H
 
+#include <stdbool.h>
+
 #include "fcgi/request.h"
 #include "services/gwclient.h"
 
@@ -13,5 +15,10 @@ void bw_reply_gw_not_connected(struct bw_req *req, const char *name);
 void bw_reply_gw(struct bw_req *req, const char *name, const struct bw_gw_result *r);
 /* A local failure of a gateway route: an unregistered gateway is "not connected". */
 void bw_reply_gw_local(struct bw_req *req, const char *name, enum bw_err rc);
+
+/* The pin check of every write that would change a sandbox's policy (services/pins): true when
+ * the write may go ahead; false after replying 423 with who pinned it and why (or a database
+ * error). */
+bool bw_reply_unless_pinned(struct bw_req *req, const char *gw, const char *sandbox);
 
 #endif

@@ -42,21 +42,10 @@ static bool ctx_init(struct bw_req *req, struct bw_polctx *c)
 	return true;
 }
 
-/* The pin check of every policy write; false after replying (423, or a database error). */
+/* The pin check of every policy write; false after replying. */
 static bool unpinned(struct bw_req *req, const struct bw_polctx *c)
 {
-	struct bw_pin pin;
-	bool pinned = false;
-	enum bw_err rc = bw_pin_guard(&req->svc, c->gateway, c->sandbox, &pinned, &pin);
-	if (rc != BW_OK) {
-		bw_reply_err(req, rc);
-		return false;
-	}
-	if (pinned) {
-		bw_reply_problem(req, 423, NULL, "%s", bw_pin_locked_text(&req->svc, &pin));
-		return false;
-	}
-	return true;
+	return bw_reply_unless_pinned(req, c->gateway, c->sandbox);
 }
 
 static void reply_owned(struct bw_req *req, int status, struct json_object *o)

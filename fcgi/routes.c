@@ -140,6 +140,27 @@ const struct bw_route bw_routes[] = {
      BW_BODY_NONE, 0},
     {BW_POST, "/api/gateways/{gw}/sandboxes/{name}/exec", bw_h_sandbox_exec, BW_ROLE_OPERATOR,
      BW_BODY_JSON, 6 * 1024 * KiB},
+/* Approvals of draft policy chunks and approval workflows (h_approvals.c). */
+#define S "/api/gateways/{gw}/sandboxes/{name}"
+    {BW_GET, S "/approvals", bw_h_appr_draft, BW_ROLE_VIEWER, BW_BODY_NONE, 0},
+    {BW_GET, S "/approvals/pending", bw_h_appr_pending, BW_ROLE_VIEWER, BW_BODY_NONE, 0},
+    {BW_GET, S "/approvals/history", bw_h_appr_history, BW_ROLE_VIEWER, BW_BODY_NONE, 0},
+    {BW_POST, S "/approvals/approve-all", bw_h_appr_approve_all, BW_ROLE_OPERATOR,
+     BW_BODY_JSON_OPTIONAL, 16 * KiB},
+    {BW_POST, S "/approvals/clear", bw_h_appr_clear, BW_ROLE_OPERATOR, BW_BODY_NONE, 0},
+    {BW_POST, S "/approvals/{chunk_id}/approve", bw_h_appr_approve, BW_ROLE_OPERATOR, BW_BODY_NONE,
+     0},
+    {BW_POST, S "/approvals/{chunk_id}/reject", bw_h_appr_reject, BW_ROLE_OPERATOR,
+     BW_BODY_JSON_OPTIONAL, 16 * KiB},
+    {BW_POST, S "/approvals/{chunk_id}/edit", bw_h_appr_edit, BW_ROLE_OPERATOR, BW_BODY_JSON,
+     256 * KiB},
+    {BW_POST, S "/approvals/{chunk_id}/undo", bw_h_appr_undo, BW_ROLE_OPERATOR, BW_BODY_NONE, 0},
+    {BW_GET, S "/approvals/{chunk_id}/decisions", bw_h_appr_decisions, BW_ROLE_VIEWER, BW_BODY_NONE,
+     0},
+    {BW_GET, S "/approval-workflow", bw_h_wf_get, BW_ROLE_OPERATOR, BW_BODY_NONE, 0},
+    {BW_PUT, S "/approval-workflow", bw_h_wf_put, BW_ROLE_ADMIN, BW_BODY_JSON, 16 * KiB},
+    {BW_DELETE, S "/approval-workflow", bw_h_wf_delete, BW_ROLE_ADMIN, BW_BODY_NONE, 0},
+#undef S
     {BW_GET, "/api/audit", bw_h_audit_list, BW_ROLE_ADMIN, BW_BODY_NONE, 0},
     {BW_GET, "/api/audit/export", bw_h_audit_export, BW_ROLE_ADMIN, BW_BODY_NONE, 0},
 };

@@ -71,6 +71,20 @@ void bw_h_groups_update(struct bw_req *req);
 void bw_h_groups_delete(struct bw_req *req);
 void bw_h_group_members_add(struct bw_req *req);
 void bw_h_group_members_remove(struct bw_req *req);
+/* h_approvals.c */
+void bw_h_appr_draft(struct bw_req *req);
+void bw_h_appr_pending(struct bw_req *req);
+void bw_h_appr_history(struct bw_req *req);
+void bw_h_appr_decisions(struct bw_req *req);
+void bw_h_appr_approve(struct bw_req *req);
+void bw_h_appr_reject(struct bw_req *req);
+void bw_h_appr_approve_all(struct bw_req *req);
+void bw_h_appr_edit(struct bw_req *req);
+void bw_h_appr_undo(struct bw_req *req);
+void bw_h_appr_clear(struct bw_req *req);
+void bw_h_wf_get(struct bw_req *req);
+void bw_h_wf_put(struct bw_req *req);
+void bw_h_wf_delete(struct bw_req *req);
 /* h_audit.c */
 void bw_h_audit_list(struct bw_req *req);
 void bw_h_audit_export(struct bw_req *req);

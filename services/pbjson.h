@@ -1,18 +1,27 @@
-/* pbjson: builds a protobuf-c message from a JSON object whose keys are the proto field names
- * (the shape of the bundled preset fragments): strings, booleans, integers, enums (number or
- * value name), nested messages, repeated fields (arrays) and maps (objects). An unknown key or a
- * value of the wrong type is an error naming the field, never silently dropped. */
+/* pbjson: protobuf-c messages to and from JSON by reflection over their descriptors, with the
+ * proto field names as keys (what the REST API passes through for draft chunks and rules).
+ * Maps (repeated *Entry messages with key/value) become JSON objects. Building a message from
+ * JSON is strict: unknown keys, wrong types and out-of-range numbers are refused with a
+ * message naming the field, so hostile input never reaches a gateway. */
 #ifndef BW_PBJSON_H
 #define BW_PBJSON_H
-
-#include <stddef.h>
 
 #include <json-c/json.h>
 #include <protobuf-c/protobuf-c.h>
 
-/* Returns a new message (free it with protobuf_c_message_free_unpacked(msg, NULL)), or NULL with
- * a message in err. */
-ProtobufCMessage *bw_pbjson_build(const ProtobufCMessageDescriptor *d, struct json_object *obj,
-				  char *err, size_t errlen);
+#include "lib/arena.h"
+
+/* Emit every field of the top-level message, also those at their default value (nested
+ * messages always omit defaults, as the reference's dicts do). */
+#define BW_PBJSON_ALL_FIELDS 1u
+
+/* A new JSON object for m (caller owns it, json_object_put); NULL when out of memory. */
+struct json_object *bw_pbjson_from(const ProtobufCMessage *m, unsigned flags);
+
+/* Builds a message of type desc from the JSON object obj, all in arena memory: pack it, never
+ * free it with protobuf_c_message_free_unpacked. NULL on failure with *err set to the reason
+ * (arena or static text). */
+ProtobufCMessage *bw_pbjson_to(const ProtobufCMessageDescriptor *desc, struct json_object *obj,
+			       struct bw_arena *a, const char **err);
 
 #endif

@@ -434,7 +434,6 @@ enum bw_err bw_sandbox_apply_preset(struct bw_svc *svc, const char *gw, const ch
 {
 	struct bw_gateway_creds creds;
 	struct bw_gw_target t;
-	char err[256];
 	*why = NULL;
 	memset(res, 0, sizeof(*res));
 	res->code_name = "";
@@ -462,9 +461,10 @@ enum bw_err bw_sandbox_apply_preset(struct bw_svc *svc, const char *gw, const ch
 	}
 	json_object_object_foreach(rules, key, val)
 	{
+		const char *err = NULL;
 		ProtobufCMessage *rule =
-		    bw_pbjson_build(&openshell__sandbox__v1__network_policy_rule__descriptor, val,
-				    err, sizeof(err));
+		    bw_pbjson_to(&openshell__sandbox__v1__network_policy_rule__descriptor, val,
+				 svc->arena, &err);
 		if (rule == NULL) {
 			res->st = BW_GW_INVALID;
 			*why = bw_arena_printf(svc->arena, "rule '%s': %s", key, err);
@@ -493,8 +493,6 @@ enum bw_err bw_sandbox_apply_preset(struct bw_svc *svc, const char *gw, const ch
 		else
 			*why = bw_sandbox_gw_text(svc, gw, res);
 	}
-	for (size_t k = 0; k < i; k++)
-		protobuf_c_message_free_unpacked(&adds[k].rule->base, NULL);
-	json_object_put(item);
+	json_object_put(item); /* the rules live in the arena */
 	return BW_OK;
 }

@@ -15,6 +15,7 @@
 #include "lib/crypto.h"
 #include "lib/db.h"
 #include "lib/log.h"
+#include "services/escalation.h"
 #include "services/gwclient.h"
 #include "services/gwmonitor.h"
 #include "services/registry.h"
@@ -48,6 +49,8 @@ static void usage(FILE *out)
 		"operation whose worker died is resumed by another worker (or by this one after a\n"
 		"restart) without creating its sandbox twice. Finished operations are deleted after\n"
 		"operation_retention_days.\n"
+		"It also escalates approval votes left waiting past their workflow's\n"
+		"escalation timeout (checked every 2 s, recorded once per round).\n"
 		"Configuration: --config FILE, else $BREAKWATER_CONFIG, else %s.\n"
 		"Signals: TERM/INT stop after the round in progress; operations stop at their\n"
 		"next step (a running exec first finishes) and the next worker resumes them.\n"
@@ -103,6 +106,8 @@ static int run(const struct bw_conf *conf)
 	bw_log(BW_LOG_INFO, "worker", NULL, "health monitor %s: every %d s, %d at a time", owner,
 	       mc.interval_s, mc.concurrency);
 	struct bw_opexec *ops = bw_opexec_start(conf, key, owner);
+	if (bw_escalation_start(conf, key) != BW_OK)
+		bw_log(BW_LOG_ERROR, "worker", NULL, "escalation job not started");
 	while (!stopping) {
 		size_t probed = 0;
 		enum bw_err rc = bw_monitor_round(&svc, &mc, &probed);
@@ -116,6 +121,7 @@ static int run(const struct bw_conf *conf)
 			tick_sleep();
 	}
 	bw_opexec_stop(ops);
+	bw_escalation_stop();
 	/* Another worker takes over these gateways at once instead of after the lease. */
 	bw_registry_release_probes(&svc, owner);
 	bw_log(BW_LOG_INFO, "worker", NULL, "stopped");

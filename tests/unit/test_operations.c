@@ -115,13 +115,13 @@ static void test_fit(void)
 
 static void test_pbjson(void)
 {
-	char err[256] = "";
+	const char *err = "";
 	struct json_object *rule = json_tokener_parse(
 	    "{\"name\": \"pypi\", \"endpoints\": [{\"host\": \"pypi.org\", \"port\": 443,"
 	    " \"protocol\": \"rest\", \"rules\": [{\"allow\": {\"method\": \"GET\", \"path\": "
 	    "\"/**\"}}]}], \"binaries\": [{\"path\": \"/usr/bin/pip\"}]}");
-	ProtobufCMessage *m = bw_pbjson_build(
-	    &openshell__sandbox__v1__network_policy_rule__descriptor, rule, err, sizeof(err));
+	ProtobufCMessage *m =
+	    bw_pbjson_to(&openshell__sandbox__v1__network_policy_rule__descriptor, rule, A, &err);
 	ok(m != NULL, "a preset rule converts (%s)", err);
 	const Openshell__Sandbox__V1__NetworkPolicyRule *r =
 	    (const Openshell__Sandbox__V1__NetworkPolicyRule *)m;
@@ -133,24 +133,19 @@ static void test_pbjson(void)
 	   "nested L7 rule");
 	ok(r != NULL && r->n_binaries == 1 && strcmp(r->binaries[0]->path, "/usr/bin/pip") == 0,
 	   "binary objects");
-	if (m != NULL)
-		protobuf_c_message_free_unpacked(m, NULL);
 	json_object_put(rule);
 
 	struct json_object *bad = json_tokener_parse("{\"binaries\": [\"/usr/bin/node\"]}");
-	m = bw_pbjson_build(&openshell__sandbox__v1__network_policy_rule__descriptor, bad, err,
-			    sizeof(err));
+	m = bw_pbjson_to(&openshell__sandbox__v1__network_policy_rule__descriptor, bad, A, &err);
 	ok(m == NULL && strstr(err, "binaries") != NULL,
 	   "string binaries (the openclaw shape) are an error naming the field: %s", err);
 	json_object_put(bad);
 	bad = json_tokener_parse("{\"hostt\": \"x\"}");
-	m = bw_pbjson_build(&openshell__sandbox__v1__network_endpoint__descriptor, bad, err,
-			    sizeof(err));
-	ok(m == NULL && strstr(err, "unknown field 'hostt'") != NULL, "unknown keys are refused");
+	m = bw_pbjson_to(&openshell__sandbox__v1__network_endpoint__descriptor, bad, A, &err);
+	ok(m == NULL && strstr(err, "hostt: unknown field") != NULL, "unknown keys are refused");
 	json_object_put(bad);
 	bad = json_tokener_parse("{\"port\": -1}");
-	m = bw_pbjson_build(&openshell__sandbox__v1__network_endpoint__descriptor, bad, err,
-			    sizeof(err));
+	m = bw_pbjson_to(&openshell__sandbox__v1__network_endpoint__descriptor, bad, A, &err);
 	ok(m == NULL, "a negative port is refused");
 	json_object_put(bad);
 }
