@@ -152,7 +152,7 @@ static void test_pbjson(void)
 
 int main(void)
 {
-	plan(37);
+	plan(36);
 	test_ssh_check();
 	test_ranks_and_names();
 	test_provider_json();
