@@ -5,10 +5,13 @@
  * renders. */
 #include "config.h"
 
+#include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fcgi/gwreply.h"
 #include "fcgi/routes.h"
+#include "services/ocsf.h"
 #include "services/sbxinfo.h"
 
 /* gw and the sandbox name; false after replying 400. */
@@ -48,6 +51,51 @@ static void parse_sources(struct bw_req *req, struct bw_verrs *v, struct bw_logs
 	}
 }
 
+/* An OCSF filter: comma-separated, trimmed, upper-cased; every item must be a known value. */
+static void parse_set(struct bw_req *req, struct bw_verrs *v, const char *name,
+		      bool (*known)(const char *), const char **out, size_t *n)
+{
+	const char *s = bw_req_query(req, name);
+	if (s == NULL || s[0] == '\0')
+		return;
+	char *copy = bw_arena_strdup(req->arena, s);
+	if (copy == NULL)
+		return;
+	char *save = NULL;
+	for (char *tok = strtok_r(copy, ",", &save); tok != NULL;
+	     tok = strtok_r(NULL, ",", &save)) {
+		while (*tok == ' ')
+			tok++;
+		size_t len = strlen(tok);
+		while (len > 0 && tok[len - 1] == ' ')
+			tok[--len] = '\0';
+		for (size_t i = 0; i < len; i++)
+			tok[i] = (char)toupper((unsigned char)tok[i]);
+		if (len == 0 || !known(tok) || *n == BW_LOG_SOURCES_MAX) {
+			bw_gwreply_query_error(
+			    v, "enum", name,
+			    "Comma-separated known OCSF values (classes NET, HTTP, "
+			    "SSH, PROC, FINDING, CONFIG, LIFECYCLE, EVENT; severities "
+			    "INFO, LOW, MED, HIGH, CRIT, FATAL; dispositions ALLOWED, "
+			    "DENIED, BLOCKED)");
+			return;
+		}
+		out[(*n)++] = tok;
+	}
+}
+
+/* A boolean query parameter: true/false/1/0 (any case); absent = false. */
+static bool query_bool(struct bw_req *req, struct bw_verrs *v, const char *name)
+{
+	const char *s = bw_req_query(req, name);
+	if (s == NULL || strcasecmp(s, "false") == 0 || strcmp(s, "0") == 0)
+		return false;
+	if (strcasecmp(s, "true") == 0 || strcmp(s, "1") == 0)
+		return true;
+	bw_gwreply_query_error(v, "bool_parsing", name, "Input should be a valid boolean");
+	return false;
+}
+
 void bw_h_sandbox_logs(struct bw_req *req)
 {
 	struct bw_verrs v;
@@ -72,6 +120,11 @@ void bw_h_sandbox_logs(struct bw_req *req)
 					       "trace (any case) or empty");
 	}
 	parse_sources(req, &v, &q);
+	q.ocsf_only = query_bool(req, &v, "ocsf_only");
+	parse_set(req, &v, "ocsf_class", bw_ocsf_known_class, q.classes, &q.n_classes);
+	parse_set(req, &v, "ocsf_disposition", bw_ocsf_known_disposition, q.dispositions,
+		  &q.n_dispositions);
+	parse_set(req, &v, "ocsf_severity", bw_ocsf_known_severity, q.severities, &q.n_severities);
 	if (bw_verrs_any(&v)) {
 		bw_reply_invalid(req, v.list);
 		return;

@@ -63,13 +63,14 @@ const struct bw_route bw_routes[] = {
      16 * KiB},
     {BW_GET, "/api/gateways/{gw}/inference/bundle", bw_h_inference_bundle, BW_ROLE_VIEWER,
      BW_BODY_NONE, 0},
-    /* Sandbox details (h_sbxinfo.c). A revoke body is one token of at most 4096 bytes. */
+    /* Sandbox details (h_sbxinfo.c). A revoke body is one token of at most 4096 bytes; it is
+     * optional for the dispatcher so that a DELETE without one is a 401/403 before a 422. */
     {BW_GET, "/api/gateways/{gw}/sandboxes/{name}/logs", bw_h_sandbox_logs, BW_ROLE_VIEWER,
      BW_BODY_NONE, 0},
     {BW_POST, "/api/gateways/{gw}/sandboxes/{name}/ssh", bw_h_sandbox_ssh_create, BW_ROLE_OPERATOR,
      BW_BODY_NONE, 0},
     {BW_DELETE, "/api/gateways/{gw}/sandboxes/{name}/ssh", bw_h_sandbox_ssh_revoke,
-     BW_ROLE_OPERATOR, BW_BODY_JSON, 16 * KiB},
+     BW_ROLE_OPERATOR, BW_BODY_JSON_OPTIONAL, 16 * KiB},
     {BW_GET, "/api/gateways/{gw}/sandboxes/{name}/config", bw_h_sandbox_config, BW_ROLE_VIEWER,
      BW_BODY_NONE, 0},
     {BW_GET, "/api/gateways/{gw}/sandboxes/{name}/provider-env", bw_h_sandbox_provider_env,

@@ -6,6 +6,7 @@
 
 #include "sandbox.pb-c.h"
 #include "services/gwcall.h"
+#include "services/ocsf.h"
 #include "services/pbjson.h"
 #include "services/providers.h"
 #include "services/sbxinfo.h"
@@ -38,14 +39,34 @@ int bw_sbxinfo_level_rank(const char *level)
 	return -1;
 }
 
-static bool keep_line(const Openshell__V1__SandboxLogLine *l, int min_rank)
+static bool keep_level(const Openshell__V1__SandboxLogLine *l, int min_rank)
 {
-	if (strcasecmp(l->level, "ocsf") == 0 || strcasecmp(l->target, "ocsf") == 0)
-		return true;
-	if (min_rank < 0)
+	if (bw_ocsf_is(l->level, l->target) || min_rank < 0)
 		return true;
 	int r = bw_sbxinfo_level_rank(l->level);
 	return r >= 0 && r <= min_rank;
+}
+
+/* Whether ocsf.key is one of set[0..n) (n == 0: no filter). */
+static bool in_set(struct json_object *ocsf, const char *key, const char *const *set, size_t n)
+{
+	if (n == 0)
+		return true;
+	const char *v = json_object_get_string(json_object_object_get(ocsf, key));
+	for (size_t i = 0; v != NULL && i < n; i++)
+		if (strcmp(v, set[i]) == 0)
+			return true;
+	return false;
+}
+
+static bool keep_ocsf(struct json_object *ocsf, const struct bw_logs_query *q)
+{
+	bool filtered = q->ocsf_only || q->n_classes || q->n_dispositions || q->n_severities;
+	if (ocsf == NULL)
+		return !filtered;
+	return in_set(ocsf, "class_prefix", q->classes, q->n_classes) &&
+	       in_set(ocsf, "disposition", q->dispositions, q->n_dispositions) &&
+	       in_set(ocsf, "severity", q->severities, q->n_severities);
 }
 
 static struct json_object *line_json(const Openshell__V1__SandboxLogLine *l)
@@ -64,6 +85,12 @@ static struct json_object *line_json(const Openshell__V1__SandboxLogLine *l)
 	for (size_t i = 0; i < l->n_fields; i++)
 		add_str(f, l->fields[i]->key, l->fields[i]->value);
 	json_object_object_add(o, "fields", f);
+	if (bw_ocsf_is(l->level, l->target)) {
+		struct json_object *ocsf = bw_ocsf_parse(l->message);
+		if (ocsf != NULL)
+			json_object_object_add(ocsf, "fields", json_object_get(f));
+		json_object_object_add(o, "ocsf", ocsf);
+	}
 	return o;
 }
 
@@ -93,9 +120,15 @@ enum bw_err bw_sbxinfo_logs(struct bw_svc *svc, const char *gw, const char *sand
 	const Openshell__V1__GetSandboxLogsResponse *r =
 	    (const Openshell__V1__GetSandboxLogsResponse *)resp;
 	struct json_object *a = json_object_new_array();
-	for (size_t i = 0; a != NULL && i < r->n_logs; i++)
-		if (keep_line(r->logs[i], q->min_rank))
-			json_object_array_add(a, line_json(r->logs[i]));
+	for (size_t i = 0; a != NULL && i < r->n_logs; i++) {
+		if (!keep_level(r->logs[i], q->min_rank))
+			continue;
+		struct json_object *e = line_json(r->logs[i]);
+		if (e == NULL || keep_ocsf(json_object_object_get(e, "ocsf"), q))
+			json_object_array_add(a, e);
+		else
+			json_object_put(e);
+	}
 	protobuf_c_message_free_unpacked(resp, NULL);
 	*out = a;
 	return a != NULL ? BW_OK : BW_ENOMEM;

@@ -25,14 +25,21 @@ struct bw_logs_query {
 	int min_rank;       /* bw_sbxinfo_level_rank of min_level; -1 = every level */
 	const char *sources[BW_LOG_SOURCES_MAX];
 	size_t n_sources;
+	bool ocsf_only; /* keep only OCSF entries */
+	/* OCSF filters (upper-case known values; n_* = 0: no filter): an entry passes a set filter
+	 * only when it is OCSF and its field is in the set. */
+	const char *classes[BW_LOG_SOURCES_MAX], *dispositions[BW_LOG_SOURCES_MAX],
+	    *severities[BW_LOG_SOURCES_MAX];
+	size_t n_classes, n_dispositions, n_severities;
 };
 
 /* The rank of a log level: ERROR 0, WARN 1, INFO 2, DEBUG 3, TRACE 4 (case-insensitive);
  * -1 for anything else. */
 int bw_sbxinfo_level_rank(const char *level);
 
-/* [{timestamp_ms, level, message, source, target, fields}], oldest first; entries above
- * min_rank are dropped, except OCSF entries (level "OCSF" or target "ocsf"), which are kept. */
+/* [{timestamp_ms, level, message, source, target, fields[, ocsf]}], oldest first; OCSF entries
+ * (level "OCSF" or target "ocsf") carry ocsf = the parsed shorthand (services/ocsf.h) plus
+ * fields. Entries above min_rank are dropped, except OCSF entries; then the OCSF filters. */
 enum bw_err bw_sbxinfo_logs(struct bw_svc *svc, const char *gw, const char *sandbox,
 			    const struct bw_logs_query *q, struct json_object **out,
 			    struct bw_gw_result *res);

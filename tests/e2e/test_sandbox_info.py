@@ -51,11 +51,48 @@ def test_logs_with_filters(api, box, version):
     assert json_ok(api.get(url(name, sb, f"logs?since_ms={later}"))) == []
 
 
+OCSF_LINES = [
+    {"level": "OCSF", "message": "NET:OPEN [HIGH] DENIED /usr/bin/curl(42) -> 10.0.0.1:443 "
+                                 "[engine:iptables]"},
+    {"level": "INFO", "target": "ocsf", "message": "FINDING:BLOCKED [CRIT] nsenter attempt"},
+    {"level": "OCSF", "message": "HTTP:GET [INFO] ALLOWED GET https://pypi.org/simple"},
+    {"level": "TRACE", "message": "plain trace line"},
+]
+
+
+def test_logs_ocsf_parsing_and_filters(api, box):
+    sim, name, sb, _ = box()
+    sim.ctl("POST", "/logs", {"sandbox": sb, "lines": OCSF_LINES})
+    logs = json_ok(api.get(url(name, sb, "logs")))
+    ocsf = [e for e in logs if "ocsf" in e]
+    assert len(ocsf) == 3, logs
+    net = ocsf[0]["ocsf"]
+    assert net == {"class_prefix": "NET", "activity": "OPEN", "severity": "HIGH",
+                   "disposition": "DENIED", "summary": "/usr/bin/curl(42) -> 10.0.0.1:443",
+                   "bracket_fields": {"engine": "iptables"}, "fields": {},
+                   "binary": "/usr/bin/curl"}, net
+    assert all("ocsf" not in e for e in logs if e["level"] not in ("OCSF",)
+               and e["target"] != "ocsf")
+    # OCSF entries survive any level filter; the plain TRACE line does not.
+    err = json_ok(api.get(url(name, sb, "logs?min_level=error")))
+    assert len([e for e in err if "ocsf" in e]) == 3
+    assert "plain trace line" not in [e["message"] for e in err]
+    only = json_ok(api.get(url(name, sb, "logs?ocsf_only=true")))
+    assert len(only) == 3 and all("ocsf" in e for e in only)
+    denied = json_ok(api.get(url(name, sb, "logs?ocsf_disposition=denied,%20blocked")))
+    assert [e["ocsf"]["class_prefix"] for e in denied] == ["NET", "FINDING"], denied
+    crit = json_ok(api.get(url(name, sb, "logs?ocsf_severity=CRIT&ocsf_class=FINDING")))
+    assert [e["ocsf"]["disposition"] for e in crit] == ["BLOCKED"], crit
+    assert json_ok(api.get(url(name, sb, "logs?ocsf_class=SSH"))) == []
+
+
 def test_logs_bad_query_is_422(api, box, rejected):
     sim, name, sb, _ = box()
     sim.ctl("POST", "/reset-calls")
     for q in ("lines=0", "lines=10001", "lines=x", "since_ms=-1", "min_level=loud",
-              "sources=a;b", "sources=" + ",".join(["s"] * 9), "sources=%20"):
+              "sources=a;b", "sources=" + ",".join(["s"] * 9), "sources=%20",
+              "ocsf_only=maybe", "ocsf_class=NETWORK", "ocsf_severity=SEVERE",
+              "ocsf_disposition=ALLOWED,MAYBE"):
         body = rejected(lambda: api.get(url(name, sb, f"logs?{q}")), 422)
         assert body["errors"][0]["loc"][0] == "query", body
     assert "GetSandboxLogs" not in sim.ctl("GET", "/calls")["counts"]
