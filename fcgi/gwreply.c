@@ -1,8 +1,14 @@
 /* gwreply: see gwreply.h. */
 #include "config.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "fcgi/gwreply.h"
+#include "lib/utf8.h"
 #include "services/pins.h"
+#include "services/validate.h"
 
 void bw_reply_gw_not_connected(struct bw_req *req, const char *name)
 {
@@ -74,4 +80,125 @@ bool bw_reply_unless_pinned(struct bw_req *req, const char *gw, const char *sand
 	if (pinned)
 		bw_reply_problem(req, 423, NULL, "%s", bw_pin_locked_text(&req->svc, &pin));
 	return !pinned;
+}
+
+const char *bw_gwreply_name(struct bw_req *req, const char *param, const char *what)
+{
+	const char *name = bw_req_param(req, param);
+	if (name == NULL || !bw_valid_gateway_name(name)) {
+		bw_reply_problem(req, 400, NULL,
+				 "Invalid %s name: must match [a-zA-Z0-9][a-zA-Z0-9._-]* (max 253)",
+				 what);
+		return NULL;
+	}
+	return name;
+}
+
+void bw_gwreply_done(struct bw_req *req, const char *gw, enum bw_err rc,
+		     const struct bw_gw_result *r, int status, struct json_object *o)
+{
+	if (rc != BW_OK)
+		bw_reply_gw_local(req, gw, rc);
+	else if (r->st != BW_GW_OK)
+		bw_reply_gw(req, gw, r);
+	else if (o == NULL)
+		bw_reply_err(req, BW_ENOMEM);
+	else
+		bw_reply_json(req, status, o);
+	json_object_put(o);
+}
+
+void bw_gwreply_query_error(struct bw_verrs *v, const char *type, const char *name, const char *msg)
+{
+	struct json_object *e = json_object_new_object();
+	struct json_object *loc = json_object_new_array();
+	if (e == NULL || loc == NULL) {
+		json_object_put(e);
+		json_object_put(loc);
+		return;
+	}
+	json_object_array_add(loc, json_object_new_string("query"));
+	json_object_array_add(loc, json_object_new_string(name));
+	json_object_object_add(e, "type", json_object_new_string(type));
+	json_object_object_add(e, "loc", loc);
+	json_object_object_add(e, "msg", json_object_new_string(msg));
+	json_object_array_add(v->list, e);
+}
+
+long long bw_gwreply_query_int(struct bw_req *req, struct bw_verrs *v, const char *name,
+			       long long def, long long min, long long max)
+{
+	const char *s = bw_req_query(req, name);
+	if (s == NULL)
+		return def;
+	size_t n = strlen(s);
+	size_t skip = s[0] == '-' ? 1 : 0;
+	if (n == skip || n - skip > 15 || strspn(s + skip, "0123456789") != n - skip) {
+		bw_gwreply_query_error(v, "int_parsing", name,
+				       "Input should be a valid integer, unable to parse string "
+				       "as an integer");
+		return def;
+	}
+	long long x = strtoll(s, NULL, 10);
+	char msg[96];
+	if (x < min) {
+		snprintf(msg, sizeof(msg), "Input should be greater than or equal to %lld", min);
+		bw_gwreply_query_error(v, "greater_than_equal", name, msg);
+		return def;
+	}
+	if (x > max) {
+		snprintf(msg, sizeof(msg), "Input should be less than or equal to %lld", max);
+		bw_gwreply_query_error(v, "less_than_equal", name, msg);
+		return def;
+	}
+	return x;
+}
+
+bool bw_gwreply_env_key(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 256 || (s[0] >= '0' && s[0] <= '9'))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_'))
+			return false;
+	}
+	return true;
+}
+
+void bw_gwreply_string_map(struct bw_verrs *v, const char *field, struct json_object *map,
+			   size_t max, bool env_keys)
+{
+	if (map == NULL)
+		return;
+	if ((size_t)json_object_object_length(map) > max) {
+		char msg[80];
+		snprintf(msg, sizeof(msg), "Dictionary should have at most %zu items", max);
+		bw_verrs_add(v, "too_long", field, msg);
+		return;
+	}
+	json_object_object_foreach(map, k, val)
+	{
+		size_t kn = strlen(k);
+		if (kn == 0 || bw_utf8_count(k, kn) > 256 || (env_keys && !bw_gwreply_env_key(k))) {
+			bw_verrs_add(v, "key_error", field,
+				     env_keys ? "Keys must be environment variable names "
+						"([A-Za-z_][A-Za-z0-9_]*, at most 256)"
+					      : "Keys must be 1 to 256 characters");
+			return;
+		}
+		if (!json_object_is_type(val, json_type_string)) {
+			bw_verrs_add(v, "string_type", field, "Values should be valid strings");
+			return;
+		}
+		const char *s = json_object_get_string(val);
+		size_t n = (size_t)json_object_get_string_len(val);
+		if (strlen(s) != n || bw_utf8_count(s, n) > 8192) {
+			bw_verrs_add(v, "string_too_long", field,
+				     "Values must be at most 8192 characters without NUL");
+			return;
+		}
+	}
 }

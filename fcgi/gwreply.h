@@ -6,6 +6,9 @@
 
 #include <stdbool.h>
 
+#include <json-c/json.h>
+
+#include "fcgi/body.h"
 #include "fcgi/request.h"
 #include "services/gwclient.h"
 
@@ -20,5 +23,31 @@ void bw_reply_gw_local(struct bw_req *req, const char *name, enum bw_err rc);
  * the write may go ahead; false after replying 423 with who pinned it and why (or a database
  * error). */
 bool bw_reply_unless_pinned(struct bw_req *req, const char *gw, const char *sandbox);
+
+/* A name path segment (gateway, sandbox or provider): [a-zA-Z0-9][a-zA-Z0-9._-]{0,252}.
+ * NULL after replying 400 naming what (e.g. "sandbox"). */
+const char *bw_gwreply_name(struct bw_req *req, const char *param, const char *what);
+
+/* The outcome of a service call that returned rc and, when BW_OK, r; on success sends o with
+ * status. Consumes o in every case. */
+void bw_gwreply_done(struct bw_req *req, const char *gw, enum bw_err rc,
+		     const struct bw_gw_result *r, int status, struct json_object *o);
+
+/* Adds a request-validation error at loc ["query", name]. */
+void bw_gwreply_query_error(struct bw_verrs *v, const char *type, const char *name,
+			    const char *msg);
+
+/* The integer query parameter name in [min, max] (def when absent); problems go to v. */
+long long bw_gwreply_query_int(struct bw_req *req, struct bw_verrs *v, const char *name,
+			       long long def, long long min, long long max);
+
+/* Checks a JSON object of string values (credentials, config, material) in body field field:
+ * at most max entries, keys 1..256 code points (env-var names when env_keys), values strings of
+ * at most 8192 code points without NUL. Problems go to v (loc ["body", field]). */
+void bw_gwreply_string_map(struct bw_verrs *v, const char *field, struct json_object *map,
+			   size_t max, bool env_keys);
+
+/* ^[A-Za-z_][A-Za-z0-9_]*$, at most 256 bytes. */
+bool bw_gwreply_env_key(const char *s);
 
 #endif

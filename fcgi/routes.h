@@ -36,6 +36,32 @@ void bw_h_gateway_health(struct bw_req *req);
 void bw_h_gateway_config(struct bw_req *req);
 void bw_h_gateway_setting_put(struct bw_req *req);
 void bw_h_gateway_setting_delete(struct bw_req *req);
+/* h_providers.c */
+void bw_h_provider_types(struct bw_req *req);
+void bw_h_provider_inference_types(struct bw_req *req);
+void bw_h_providers_list(struct bw_req *req);
+void bw_h_provider_create(struct bw_req *req);
+void bw_h_provider_get(struct bw_req *req);
+void bw_h_provider_env(struct bw_req *req);
+void bw_h_provider_update(struct bw_req *req);
+void bw_h_provider_delete(struct bw_req *req);
+void bw_h_provider_refresh_status(struct bw_req *req);
+void bw_h_provider_refresh_configure(struct bw_req *req);
+void bw_h_provider_refresh_rotate(struct bw_req *req);
+void bw_h_provider_refresh_delete(struct bw_req *req);
+/* h_inference.c */
+void bw_h_inference_get(struct bw_req *req);
+void bw_h_inference_set(struct bw_req *req);
+void bw_h_inference_bundle(struct bw_req *req);
+/* h_sbxinfo.c */
+void bw_h_sandbox_logs(struct bw_req *req);
+void bw_h_sandbox_ssh_create(struct bw_req *req);
+void bw_h_sandbox_ssh_revoke(struct bw_req *req);
+void bw_h_sandbox_config(struct bw_req *req);
+void bw_h_sandbox_provider_env(struct bw_req *req);
+void bw_h_sandbox_providers(struct bw_req *req);
+void bw_h_sandbox_provider_attach(struct bw_req *req);
+void bw_h_sandbox_provider_detach(struct bw_req *req);
 /* h_auth.c */
 void bw_h_auth_setup(struct bw_req *req);
 void bw_h_auth_login(struct bw_req *req);

@@ -2796,6 +2796,7 @@ CONTROL_HELP = {
     "POST /config": '{"version", "ready_delay", "policy_load_delay", "delete_delay", "health_status", '
                     '"policy_load_fail", "seed_chunks", "ssh_override": {...}}',
     "POST /phase": '{"sandbox": "name", "phase": "error"|"ready"|"provisioning"|..., "message": "..."}',
+    "POST /logs": '{"sandbox": "name", "lines": [{"level", "message", "source"?, "target"?, "fields"?}]}',
 }
 
 STATUS_NAMES = {"UNSPECIFIED": 0, "HEALTHY": 1, "DEGRADED": 2, "UNHEALTHY": 3}
@@ -2885,12 +2886,27 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
                 self._send(200, self._config(body))
             elif path == "/phase":
                 self._send(200, self._phase(body))
+            elif path == "/logs":
+                self._send(200, self._logs(body))
             else:
                 self._send(404, {"error": "unknown endpoint", "endpoints": CONTROL_HELP})
         except LookupError as e:
             self._send(404, {"error": e.args[0] if e.args else str(e)})
         except (ValueError, TypeError, json_format.ParseError) as e:
             self._send(400, {"error": str(e)})
+
+    def _logs(self, body):
+        """Appends log lines to a sandbox: {"sandbox": name, "lines": [{level, message, source?,
+        target?, fields?}]} (e.g. OCSF shorthand lines, which the simulator never makes)."""
+        sim = self.sim
+        with sim.lock:
+            sb = sim.sandboxes.get(body.get("sandbox", ""))
+            if sb is None:
+                raise LookupError("unknown sandbox %r" % body.get("sandbox"))
+            for ln in body.get("lines", []):
+                sim.add_log(sb, str(ln["level"]), str(ln["message"]), source=ln.get("source", "sandbox"),
+                            target=ln.get("target"), fields=ln.get("fields"))
+            return {"logs": len(sb.logs)}
 
     def _seed(self, body):
         sim = self.sim

@@ -1,0 +1,34 @@
+/* gwcall: what the gateway-scoped services (providers, inference, sandbox details) share
+ * around one gateway call — the target from the registry, the sandbox name → id lookup that
+ * the id-keyed RPCs need, and the audit transaction of a write whose effect lives on the
+ * gateway (optional webhook event first, the audit row last). */
+#ifndef BW_GWCALL_H
+#define BW_GWCALL_H
+
+#include <json-c/json.h>
+
+#include "services/audit.h"
+#include "services/gwclient.h"
+#include "services/registry.h"
+#include "services/svc.h"
+
+/* Loads gateway gw's connection material into *creds and points *t at it. BW_ENOTFOUND for an
+ * unregistered gateway. */
+enum bw_err bw_gwcall_target(struct bw_svc *svc, const char *gw, struct bw_gateway_creds *creds,
+			     struct bw_gw_target *t);
+
+/* GetSandbox(name) → *id (arena). BW_OK with res->st telling how the call went; a sandbox
+ * without an id is BW_GW_FAILED. */
+enum bw_err bw_gwcall_sandbox_id(struct bw_svc *svc, const struct bw_gw_target *t,
+				 const char *sandbox, const char **id, struct bw_gw_result *res);
+
+/* Commits entry (and, when event_type is not NULL, the webhook event with event_data) in one
+ * transaction. */
+enum bw_err bw_gwcall_audit(struct bw_svc *svc, const struct bw_actor *actor,
+			    const struct bw_audit *entry, const char *event_type,
+			    struct json_object *event_data);
+
+/* The literal every secret value is replaced with. */
+#define BW_REDACTED "[REDACTED]"
+
+#endif
