@@ -14,6 +14,7 @@
 #include "lib/log.h"
 #include "lib/metrics.h"
 #include "services/registry.h"
+#include "services/webhooks.h"
 #include "version.h"
 
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
@@ -201,6 +202,38 @@ static void put_gateways(FILE *f, struct bw_req *req)
 	}
 }
 
+/* Deliveries are attempted by breakwater-worker (another process, no shared block), so their
+ * outcomes are counted from the delivery log at scrape time: every status as a gauge, and the
+ * reference's counter of finished deliveries (success/failed), which only grows while the log is
+ * kept. */
+static void put_webhooks(FILE *f, struct bw_req *req)
+{
+	static const char *const states[] = {"pending", "retrying", "success", "failed"};
+	long long counts[4] = {0, 0, 0, 0};
+	struct bw_dbres r;
+	enum bw_err rc = bw_webhooks_count_by_status(&req->svc, &r);
+	if (rc != BW_OK) {
+		bw_log(BW_LOG_WARN, "metrics", req->request_id, "webhook counts: %s",
+		       bw_strerror(rc));
+		return;
+	}
+	for (size_t i = 0; i < r.nrows; i++)
+		for (size_t k = 0; k < 4; k++)
+			if (strcmp(bw_db_cell(&r, i, 0), states[k]) == 0)
+				counts[k] = atoll(bw_db_cell(&r, i, 1));
+	fputs("# HELP breakwater_webhook_deliveries Webhook deliveries by status (read at scrape "
+	      "time).\n# TYPE breakwater_webhook_deliveries gauge\n",
+	      f);
+	for (size_t k = 0; k < 4; k++)
+		fprintf(f, "breakwater_webhook_deliveries{status=\"%s\"} %lld\n", states[k],
+			counts[k]);
+	fputs("# HELP shoreguard_webhook_deliveries_total Finished webhook deliveries by outcome.\n"
+	      "# TYPE shoreguard_webhook_deliveries_total counter\n",
+	      f);
+	fprintf(f, "shoreguard_webhook_deliveries_total{status=\"success\"} %lld\n", counts[2]);
+	fprintf(f, "shoreguard_webhook_deliveries_total{status=\"failed\"} %lld\n", counts[3]);
+}
+
 static void put_info(FILE *f)
 {
 	const char *sha = getenv("BREAKWATER_GIT_SHA");
@@ -236,6 +269,7 @@ void bw_h_metrics(struct bw_req *req)
 		put_db(f, mx);
 	}
 	put_gateways(f, req);
+	put_webhooks(f, req);
 	if (fclose(f) != 0 || text == NULL) {
 		free(text);
 		bw_reply_err(req, BW_ENOMEM);

@@ -89,6 +89,17 @@ static const struct key keys[] = {
 	"seconds an account stays locked after its last failed login"),
     STR(metrics_access, "admin",
 	"GET /metrics: admin (admin credentials) or public (no credentials)"),
+    NUM(webhook_allow_loopback, K_BOOL, 0, 1, "false",
+	"webhook targets may be loopback addresses (development and tests only; private,"
+	" link-local and metadata addresses stay refused)"),
+    NUM(webhook_delivery_timeout, K_INT, 1, 300, "10",
+	"breakwater-worker: seconds one webhook delivery attempt may take (HTTP or SMTP)"),
+    STR(webhook_retry_delays, "5,30,120",
+	"breakwater-worker: seconds between webhook delivery attempts, comma-separated"
+	" (one more attempt than delays)"),
+    NUM(webhook_lease, K_INT, 5, 3600, "60",
+	"breakwater-worker: seconds a claimed webhook delivery is held before another worker may"
+	" take it over (more than webhook_delivery_timeout)"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -55,6 +55,10 @@ struct bw_conf {
 	int account_lockout_attempts;
 	int account_lockout_duration;
 	char metrics_access[16];
+	bool webhook_allow_loopback;
+	int webhook_delivery_timeout;
+	char webhook_retry_delays[128];
+	int webhook_lease;
 };
 
 /* Fills conf with defaults, then the file at path (NULL: $BREAKWATER_CONFIG or the default path;

@@ -17,6 +17,7 @@
 #include "lib/log.h"
 #include "services/gwclient.h"
 #include "services/gwmonitor.h"
+#include "services/hookdeliver.h"
 #include "services/registry.h"
 
 /* How often the worker looks for due gateways and at the stop flag. */
@@ -42,6 +43,11 @@ static void usage(FILE *out)
 		"Several workers may share one database: leases make each gateway probed once per\n"
 		"interval. After 10 consecutive failures a gateway is probed less often (up to\n"
 		"every 300 s).\n"
+		"The webhook delivery thread turns new events into deliveries to the subscribed\n"
+		"webhooks and attempts them (HTTP POST, or SMTP for e-mail) with a\n"
+		"webhook_delivery_timeout per attempt, retrying 5xx, 408, 429 and network errors\n"
+		"after the webhook_retry_delays; a delivery left by a dead worker is taken over\n"
+		"after webhook_lease seconds.\n"
 		"Configuration: --config FILE, else $BREAKWATER_CONFIG, else %s.\n"
 		"Signals: TERM/INT stop after the round in progress.\n"
 		"Logs: one JSON object per line on stderr.\n\n",
@@ -91,6 +97,11 @@ static int run(const struct bw_conf *conf)
 		goto out;
 	}
 	struct bw_svc svc = {db, arena, key, conf, NULL, NULL}; /* no shared block: a separate process */
+	struct bw_hookdeliver *hooks = NULL;
+	if (bw_hookdeliver_start(conf, key, owner, &hooks) != BW_OK) {
+		code = 78;
+		goto out;
+	}
 	struct bw_monitor_conf mc = {owner, conf->health_interval, conf->health_concurrency,
 				     2 * conf->grpc_timeout + 30, BATCH};
 	bw_log(BW_LOG_INFO, "worker", NULL, "health monitor %s: every %d s, %d at a time", owner,
@@ -109,6 +120,7 @@ static int run(const struct bw_conf *conf)
 	}
 	/* Another worker takes over these gateways at once instead of after the lease. */
 	bw_registry_release_probes(&svc, owner);
+	bw_hookdeliver_stop(hooks);
 	bw_log(BW_LOG_INFO, "worker", NULL, "stopped");
 	code = 0;
 out:

@@ -20,9 +20,16 @@ def _versions(db):
         return [r["version"] for r in cur.fetchall()]
 
 
+def _shipped():
+    """The versions of the checkout's sql/NNN_*.sql files (numbers are pre-assigned per branch,
+    so there may be gaps)."""
+    sql = os.path.join(os.path.dirname(__file__), "..", "..", "sql")
+    return sorted(int(n[:3]) for n in os.listdir(sql) if n[:3].isdigit() and n.endswith(".sql"))
+
+
 def test_migrate_again_applies_nothing(db):
     before = _versions(db)
-    assert before and before == list(range(1, len(before) + 1)), before
+    assert before and before == _shipped(), before
     proc = _ctl("migrate")
     assert proc.returncode == 0, proc.stderr
     assert "migrations applied: 0" in proc.stdout
