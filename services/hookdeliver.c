@@ -224,8 +224,7 @@ static const char *mail_message(struct bw_arena *ar, const struct bw_hook_job *j
 	    job->event_type, job->event_id);
 	for (const char *p = text; msg != NULL && *p != '\0';) {
 		size_t k = strcspn(p, "\n");
-		/* A line of a lone "." would end the DATA phase early; curl escapes it, but keep
-		 * the text as plain lines here. */
+		/* CRLF line ends as SMTP wants; curl dot-stuffs lines starting with ".". */
 		msg = bw_arena_printf(ar, "%s%.*s\r\n", msg, (int)k, p);
 		p += k;
 		if (*p == '\n')

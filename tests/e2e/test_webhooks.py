@@ -227,11 +227,13 @@ def expected_signature(secret, body):
 
 
 def test_create_shows_the_secret_once_and_the_signature_verifies(api, db, hooks, receiver):
-    created = hooks({"url": receiver.url("/sig"), "event_types": ["gateway.registered"]})
+    # Subscribed to a type nothing emits: events of other tests still waiting for the fan-out
+    # must not reach it.
+    created = hooks({"url": receiver.url("/sig"), "event_types": ["e2e.never"]})
     secret = created["secret"]
     assert len(secret) == 64 and all(c in "0123456789abcdef" for c in secret)
     assert created["is_active"] is True and created["channel_type"] == "generic"
-    assert created["event_types"] == ["gateway.registered"]
+    assert created["event_types"] == ["e2e.never"]
     assert created["created_by"] == bwtest.AUTH["actor"]
     bwtest.assert_rfc3339_utc(created["created_at"])
     hook_id = created["id"]
@@ -279,7 +281,7 @@ def test_create_shows_the_secret_once_and_the_signature_verifies(api, db, hooks,
         audit = cur.fetchall()
     assert [a["action"] for a in audit] == ["webhook.create", "webhook.test"]
     create_detail = json.loads(audit[0]["detail"])
-    assert create_detail == {"url": receiver.url("/sig"), "event_types": ["gateway.registered"],
+    assert create_detail == {"url": receiver.url("/sig"), "event_types": ["e2e.never"],
                              "channel_type": "generic"}
     assert all(secret not in (a["detail"] or "") for a in audit)
     log_dir = os.path.join(os.environ["BW_RUN_DIR"], "log")
@@ -402,6 +404,36 @@ def test_delivery_survives_worker_kill_9(api, db, hooks, receiver):
     time.sleep(2)
     assert len(deliveries(db, hook["id"])) == 1
     assert len(receiver.on("/slow")) == len(reqs), "delivered again after success"
+
+
+def test_two_workers_deliver_each_event_once(api, db, hooks, receiver):
+    from test_grpc_monitor import start_worker
+    # Each answer takes 0.4 s, so both workers are busy at once and must share the queue.
+    receiver.script["/pair"] = [(200, 0.4)] * 12
+    hook = hooks({"url": receiver.url("/pair"), "event_types": []})
+    extra = start_worker()
+    try:
+        ids = [send_test(api, hook["id"]) for _ in range(12)]
+        wait_for(lambda: finished(db, hook["id"], 12), 40, "twelve deliveries")
+    finally:
+        extra.send_signal(signal.SIGTERM)
+        extra.wait(30)
+    time.sleep(1)
+    reqs = receiver.on("/pair")
+    got = sorted(int(r[1]["X-Shoreguard-Event-Id"]) for r in reqs)
+    assert got == sorted(ids), "each event exactly once across two workers"
+    rows = deliveries(db, hook["id"])
+    assert all(r["status"] == "success" and r["attempts"] == 1 for r in rows), rows
+    # Both workers took part (each logs the deliveries it made).
+    pids = set()
+    log_dir = os.path.join(os.environ["BW_RUN_DIR"], "log")
+    marks = {f'"delivery {r["id"]} (webhook {hook["id"]},' for r in rows}
+    for name in ("worker.log", "worker-extra.log"):
+        with open(os.path.join(log_dir, name), encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if any(m in line for m in marks):
+                    pids.add(json.loads(line)["pid"])
+    assert extra.pid in pids and len(pids) == 2, pids
 
 
 # --- SSRF ---------------------------------------------------------------------------------------
