@@ -202,10 +202,9 @@ static void put_gateways(FILE *f, struct bw_req *req)
 	}
 }
 
-/* Deliveries are attempted by breakwater-worker (another process, no shared block), so their
- * outcomes are counted from the delivery log at scrape time: every status as a gauge, and the
- * reference's counter of finished deliveries (success/failed), which only grows while the log is
- * kept. */
+/* Deliveries are attempted by breakwater-worker (another process, no shared block), so they are
+ * read from MariaDB at scrape time: the delivery log by status as a gauge, and the reference's
+ * counter of finished deliveries from the totals the worker bumps as it finishes each one. */
 static void put_webhooks(FILE *f, struct bw_req *req)
 {
 	static const char *const states[] = {"pending", "retrying", "success", "failed"};
@@ -227,11 +226,14 @@ static void put_webhooks(FILE *f, struct bw_req *req)
 	for (size_t k = 0; k < 4; k++)
 		fprintf(f, "breakwater_webhook_deliveries{status=\"%s\"} %lld\n", states[k],
 			counts[k]);
+	if (bw_webhooks_totals(&req->svc, &r) != BW_OK)
+		return;
 	fputs("# HELP shoreguard_webhook_deliveries_total Finished webhook deliveries by outcome.\n"
 	      "# TYPE shoreguard_webhook_deliveries_total counter\n",
 	      f);
-	fprintf(f, "shoreguard_webhook_deliveries_total{status=\"success\"} %lld\n", counts[2]);
-	fprintf(f, "shoreguard_webhook_deliveries_total{status=\"failed\"} %lld\n", counts[3]);
+	for (size_t i = 0; i < r.nrows; i++)
+		fprintf(f, "shoreguard_webhook_deliveries_total{status=\"%s\"} %s\n",
+			bw_db_cell(&r, i, 0), bw_db_cell(&r, i, 1));
 }
 
 static void put_info(FILE *f)

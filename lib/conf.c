@@ -100,6 +100,8 @@ static const struct key keys[] = {
     NUM(webhook_lease, K_INT, 5, 3600, "60",
 	"breakwater-worker: seconds a claimed webhook delivery is held before another worker may"
 	" take it over (more than webhook_delivery_timeout)"),
+    NUM(webhook_delivery_max_age_days, K_INT, 0, 36500, "7",
+	"breakwater-worker: days finished webhook deliveries stay in the delivery log (0 = keep)"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -20,6 +20,9 @@
 /* Events fanned out per transaction, and how long an idle thread sleeps. */
 #define FANOUT_BATCH 200
 #define IDLE_MS 500
+/* The delivery log's retention runs this often, deleting at most PURGE_BATCH rows a time. */
+#define PURGE_EVERY_S 600
+#define PURGE_BATCH 5000
 /* Response bodies are read and dropped; a receiver cannot make us hold more than this. */
 #define MAX_RESPONSE (64 * 1024)
 
@@ -34,6 +37,7 @@ struct bw_hookdeliver {
 	pthread_cond_t cv;
 	atomic_bool stopping;
 	bool started;
+	time_t purged_at; /* monotonic seconds of the last retention run */
 };
 
 /* The outcome of one attempt, before it is turned into a delivery row update. */
@@ -386,10 +390,37 @@ static void idle(struct bw_hookdeliver *hd)
 	pthread_mutex_unlock(&hd->mu);
 }
 
+static time_t mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* The delivery log keeps finished rows webhook_delivery_max_age_days days (the reference's 7);
+ * every worker may run it, the deletes do not conflict. */
+static void purge(struct bw_hookdeliver *hd, struct bw_svc *svc)
+{
+	unsigned long long n = 0;
+	time_t now = mono_now();
+	if (hd->conf->webhook_delivery_max_age_days == 0 ||
+	    (hd->purged_at != 0 && now - hd->purged_at < PURGE_EVERY_S))
+		return;
+	hd->purged_at = now;
+	enum bw_err rc =
+	    bw_webhooks_purge(svc, hd->conf->webhook_delivery_max_age_days, PURGE_BATCH, &n);
+	if (rc != BW_OK)
+		bw_log(BW_LOG_WARN, "webhooks", NULL, "delivery log purge failed: %s",
+		       bw_strerror(rc));
+	else if (n > 0)
+		bw_log(BW_LOG_INFO, "webhooks", NULL, "purged %llu old deliveries", n);
+}
+
 /* One tick: fan out what is new, then deliver everything due. */
 static void tick(struct bw_hookdeliver *hd, struct bw_svc *svc)
 {
 	size_t events = 0;
+	purge(hd, svc);
 	enum bw_err rc = bw_webhooks_fanout(svc, FANOUT_BATCH, &events);
 	if (rc != BW_OK)
 		bw_log(BW_LOG_WARN, "webhooks", NULL, "fan-out failed: %s", bw_strerror(rc));

@@ -69,6 +69,11 @@ static const char sql_record[] =
     " response_code = ?, last_error = ?, next_attempt_at = NOW(6) + INTERVAL ? SECOND,"
     " delivered_at = IF(? = 'success', NOW(6), NULL), lease_owner = NULL, lease_until = NULL,"
     " updated_at = NOW(6) WHERE id = ? AND lease_owner = ? AND status IN ('pending', 'retrying')";
+static const char sql_total[] = "UPDATE webhook_delivery_totals SET n = n + 1 WHERE status = ?";
+static const char sql_totals[] = "SELECT status, n FROM webhook_delivery_totals ORDER BY status";
+static const char sql_purge[] =
+    "DELETE FROM webhook_deliveries WHERE status IN ('success', 'failed')"
+    " AND created_at < NOW(6) - INTERVAL ? DAY LIMIT ?";
 static const char sql_release[] = "UPDATE webhook_deliveries SET lease_owner = NULL,"
 				  " lease_until = NULL WHERE lease_owner = ?";
 
@@ -544,10 +549,29 @@ enum bw_err bw_webhooks_record(struct bw_svc *svc, const char *owner, long long 
 				  bw_dba_text(o->status),
 				  bw_dba_int(id),
 				  bw_dba_text(owner)};
-	enum bw_err rc = bw_db_exec(svc->db, sql_record, args, 8, &n, NULL);
+	struct bw_dbarg status = bw_dba_text(o->status);
+	bool final = strcmp(o->status, "success") == 0 || strcmp(o->status, "failed") == 0;
+	enum bw_err rc = bw_db_begin(svc->db);
+	if (rc != BW_OK)
+		return rc;
+	rc = bw_db_exec(svc->db, sql_record, args, 8, &n, NULL);
 	if (rc == BW_OK && n == 0)
 		rc = BW_ECONFLICT;
-	return rc;
+	if (rc == BW_OK && final)
+		rc = bw_db_exec(svc->db, sql_total, &status, 1, NULL, NULL);
+	return finish(svc, rc);
+}
+
+enum bw_err bw_webhooks_totals(struct bw_svc *svc, struct bw_dbres *out)
+{
+	return bw_db_query(svc->db, svc->arena, sql_totals, NULL, 0, out);
+}
+
+enum bw_err bw_webhooks_purge(struct bw_svc *svc, int days, int max, unsigned long long *deleted)
+{
+	struct bw_dbarg args[] = {bw_dba_int(days), bw_dba_int(max)};
+	*deleted = 0;
+	return bw_db_exec(svc->db, sql_purge, args, 2, deleted, NULL);
 }
 
 enum bw_err bw_webhooks_release(struct bw_svc *svc, const char *owner)

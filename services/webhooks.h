@@ -75,6 +75,10 @@ enum bw_err bw_webhooks_deliveries(struct bw_svc *svc, long long id, long long l
  * result of (status, count) rows. */
 enum bw_err bw_webhooks_count_by_status(struct bw_svc *svc, struct bw_dbres *out);
 
+/* Finished deliveries ever counted, by outcome: (status, n) rows for "success" and "failed".
+ * Unlike the delivery log, these only grow (the purge does not touch them). */
+enum bw_err bw_webhooks_totals(struct bw_svc *svc, struct bw_dbres *out);
+
 /* --- the worker side --------------------------------------------------------------------- */
 
 /* Turns up to max undispatched events into deliveries of the enabled webhooks subscribed to
@@ -101,10 +105,14 @@ struct bw_hook_outcome {
 	const char *error;  /* NULL on success; never holds secrets */
 	int retry_in;       /* seconds, for "retrying" */
 };
-/* Records the attempt of a delivery owner still holds; BW_ECONFLICT when the lease was lost (the
- * attempt's outcome is then dropped: whoever holds it now decides). */
+/* Records the attempt of a delivery owner still holds, and counts a finished one in the totals,
+ * in one transaction; BW_ECONFLICT when the lease was lost (the attempt's outcome is then
+ * dropped: whoever holds it now decides). */
 enum bw_err bw_webhooks_record(struct bw_svc *svc, const char *owner, long long id,
 			       const struct bw_hook_outcome *o);
+/* Deletes up to max finished deliveries created more than days days ago (the delivery log's
+ * retention); *deleted says how many. */
+enum bw_err bw_webhooks_purge(struct bw_svc *svc, int days, int max, unsigned long long *deleted);
 /* Gives back the deliveries owner holds (at shutdown), so another worker need not wait. */
 enum bw_err bw_webhooks_release(struct bw_svc *svc, const char *owner);
 

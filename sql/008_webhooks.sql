@@ -4,7 +4,9 @@
 -- The worker fans each event_outbox row out to the matching enabled webhooks as one delivery
 -- row per (webhook, event) — the unique key makes a second fan-out of the same event a no-op —
 -- and claims due deliveries under a lease (lease_owner, lease_until), so a delivery held by a
--- worker that died is taken over once the lease has run out.
+-- worker that died is taken over once the lease has run out. webhook_delivery_totals counts
+-- finished deliveries by outcome in the same transaction that finishes them: a counter for
+-- /metrics that survives the purge of old delivery rows.
 CREATE TABLE webhooks (
   id               BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
   url              VARCHAR(2048) NOT NULL,
@@ -43,3 +45,10 @@ CREATE TABLE webhook_deliveries (
   CONSTRAINT fk_webhook_deliveries_webhook FOREIGN KEY (webhook_id) REFERENCES webhooks (id)
     ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE webhook_delivery_totals (
+  status VARCHAR(16) CHARACTER SET ascii NOT NULL,
+  n      BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  PRIMARY KEY (status)
+) ENGINE=InnoDB;
+INSERT INTO webhook_delivery_totals (status, n) VALUES ('success', 0), ('failed', 0);

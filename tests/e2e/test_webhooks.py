@@ -708,3 +708,24 @@ def test_metrics_count_deliveries_by_outcome(api, db, hooks, receiver):
     assert after["failed"] >= before["failed"] + 1
     text = api.get("/metrics").text
     assert "# TYPE breakwater_webhook_deliveries gauge" in text
+
+
+def test_old_finished_deliveries_are_purged_counters_stay(api, db, hooks, receiver):
+    hook = hooks({"url": receiver.url("/old"), "event_types": []})
+    with db.cursor() as cur:
+        for event_id, status in ((910000001, "success"), (910000002, "failed"),
+                                 (910000003, "retrying"), (910000004, "success")):
+            age = 1 if event_id == 910000004 else 8
+            cur.execute("INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, status,"
+                        " next_attempt_at, created_at, updated_at) VALUES (%s, %s, 'x.y', %s,"
+                        " NOW(6) + INTERVAL 1 DAY, NOW(6) - INTERVAL %s DAY, NOW(6))",
+                        (hook["id"], event_id, status, age))
+        cur.execute("SELECT status, n FROM webhook_delivery_totals")
+        totals = {r["status"]: r["n"] for r in cur.fetchall()}
+    restart_stack_worker()  # the retention runs on the first tick, then every 10 minutes
+    wait_for(lambda: len(deliveries(db, hook["id"])) == 2, 20, "the purge")
+    left = {r["event_id"]: r["status"] for r in deliveries(db, hook["id"])}
+    assert left == {910000003: "retrying", 910000004: "success"}
+    with db.cursor() as cur:
+        cur.execute("SELECT status, n FROM webhook_delivery_totals")
+        assert {r["status"]: r["n"] for r in cur.fetchall()} == totals
