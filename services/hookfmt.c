@@ -5,10 +5,13 @@
 #include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
@@ -52,7 +55,7 @@ const char *bw_hook_url_parse(struct bw_arena *a, const char *url, struct bw_hoo
 		n--;
 	const char *sep = strstr(url, "://");
 	if (sep == NULL || (size_t)(sep - url) >= n || sep == url)
-		return "URL scheme must be http or https";
+		return "URL scheme must be http or https, got ''";
 	/* curl would read "http:///x" as host "x"; a URL parser (and the reference) sees none. */
 	if (sep[3] == '/' || sep[3] == '?' || sep[3] == '#' || (size_t)(sep + 3 - url) >= n)
 		return "URL must include a hostname";
@@ -66,8 +69,14 @@ const char *bw_hook_url_parse(struct bw_arena *a, const char *url, struct bw_hoo
 	if (uc != CURLUE_OK)
 		return bad;
 	const char *scheme = url_part(a, h, CURLUPART_SCHEME, 0);
-	if (scheme == NULL || (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0))
-		return "URL scheme must be http or https";
+	if (scheme == NULL ||
+	    (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0)) {
+		/* curl accepted it as a scheme, so it is short ASCII, safe to echo. */
+		const char *msg =
+		    bw_arena_printf(a, "URL scheme must be http or https, got '%.32s'",
+				    scheme != NULL ? scheme : "");
+		return msg != NULL ? msg : "URL scheme must be http or https";
+	}
 	if (url_part(a, h, CURLUPART_USER, 0) != NULL ||
 	    url_part(a, h, CURLUPART_PASSWORD, 0) != NULL)
 		return "URL must not contain credentials";
@@ -107,20 +116,88 @@ bool bw_hook_addr_allowed(const struct sockaddr *sa, bool allow_loopback)
 	return !bw_addr_is_private(sa);
 }
 
+/* An asynchronous lookup shared by the caller and glibc's completion callback: whichever lets
+ * go last frees it, so a caller that stops waiting never leaves the resolver a dangling
+ * request. */
+struct lookup {
+	struct gaicb cb;
+	struct addrinfo hints;
+	char host[256];
+	atomic_int refs;
+};
+
+static void lookup_release(struct lookup *l)
+{
+	if (atomic_fetch_sub(&l->refs, 1) != 1)
+		return;
+	if (l->cb.ar_result != NULL)
+		freeaddrinfo(l->cb.ar_result);
+	free(l);
+}
+
+static void lookup_done(union sigval sv)
+{
+	lookup_release(sv.sival_ptr);
+}
+
+/* getaddrinfo with a time budget (the reference's 2 s): a resolver that hangs must not hold a
+ * request thread, nor let a delivery outlive its lease. *res is the caller's to free. */
+static int resolve_within(const char *host, int ms, struct addrinfo **res)
+{
+	struct lookup *l = calloc(1, sizeof(*l));
+	if (l == NULL || strlen(host) >= sizeof(l->host)) {
+		free(l);
+		return -1;
+	}
+	memcpy(l->host, host, strlen(host) + 1);
+	l->hints.ai_family = AF_UNSPEC;
+	l->hints.ai_socktype = SOCK_STREAM;
+	l->cb.ar_name = l->host;
+	l->cb.ar_request = &l->hints;
+	atomic_init(&l->refs, 2);
+	struct sigevent sev;
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_THREAD;
+	sev.sigev_notify_function = lookup_done;
+	sev.sigev_value.sival_ptr = l;
+	struct gaicb *list[1] = {&l->cb};
+	if (getaddrinfo_a(GAI_NOWAIT, list, 1, &sev) != 0) {
+		free(l);
+		return -1;
+	}
+	struct timespec until, now;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (ms % 1000) * 1000000L;
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long left_ms =
+		    (until.tv_sec - now.tv_sec) * 1000 + (until.tv_nsec - now.tv_nsec) / 1000000;
+		if (gai_error(&l->cb) != EAI_INPROGRESS || left_ms <= 0)
+			break;
+		struct timespec wait = {left_ms / 1000, (left_ms % 1000) * 1000000L};
+		gai_suspend((const struct gaicb *const *)list, 1, &wait);
+	}
+	int rc = gai_error(&l->cb);
+	if (rc == 0) {
+		*res = l->cb.ar_result;
+		l->cb.ar_result = NULL;
+	}
+	lookup_release(l);
+	return rc == 0 && *res != NULL ? 0 : -1;
+}
+
 enum bw_hook_resolve bw_hook_resolve(const char *host, bool allow_loopback, char *pin,
 				     size_t pinlen)
 {
-	struct addrinfo hints, *res = NULL;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
+	struct addrinfo *res = NULL;
 	bool named_local =
 	    strcasecmp(host, "localhost") == 0 || strcasecmp(host, "localhost.localdomain") == 0;
 	if (named_local && !allow_loopback)
 		return BW_HOOK_BLOCKED;
 	/* "localhost" is loopback by definition; never let a resolver map it elsewhere. */
 	const char *lookup = named_local ? "127.0.0.1" : host;
-	if (getaddrinfo(lookup, NULL, &hints, &res) != 0 || res == NULL)
+	if (resolve_within(lookup, BW_HOOK_DNS_MS, &res) != 0)
 		return BW_HOOK_NO_DNS;
 	enum bw_hook_resolve verdict = BW_HOOK_RESOLVED;
 	for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next)

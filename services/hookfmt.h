@@ -26,7 +26,8 @@ struct bw_hook_url {
 	bool literal; /* host is an IP address */
 };
 
-/* Why a URL was refused: the text is the API's 400 detail (static). NULL when acceptable. */
+/* Why a URL was refused: the text is the API's 400 detail (static or arena). NULL when
+ * acceptable. */
 const char *bw_hook_url_parse(struct bw_arena *a, const char *url, struct bw_hook_url *out);
 
 /* True when the address may be a webhook target: not private, loopback, link-local, reserved
@@ -38,6 +39,9 @@ enum bw_hook_resolve {
 	BW_HOOK_BLOCKED,  /* some address is not allowed */
 	BW_HOOK_NO_DNS    /* the name does not resolve now */
 };
+/* How long a name may take to resolve (the reference's 2 s); slower counts as unresolvable. */
+#define BW_HOOK_DNS_MS 2000
+
 /* Resolves host (or parses a literal) and checks every address; pin gets the first address as
  * text (for CURLOPT_RESOLVE), pinlen >= 46. "localhost" is loopback whatever DNS says. */
 enum bw_hook_resolve bw_hook_resolve(const char *host, bool allow_loopback, char *pin,

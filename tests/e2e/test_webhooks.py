@@ -458,8 +458,8 @@ def test_private_targets_refused_at_creation(api, db, rejected, url):
 
 
 @pytest.mark.parametrize("url,detail", [
-    ("ftp://example.com/x", "URL scheme must be http or https"),
-    ("example.com/x", "URL scheme must be http or https"),
+    ("ftp://example.com/x", "URL scheme must be http or https, got 'ftp'"),
+    ("example.com/x", "URL scheme must be http or https, got ''"),
     ("http://user:pw@example.com/", "URL must not contain credentials"),
     ("http:///nohost", "URL must include a hostname"),
 ])

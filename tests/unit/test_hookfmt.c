@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/arena.h"
 #include "services/hookfmt.h"
@@ -95,6 +96,13 @@ static void test_addresses(void)
 	is_int(bw_hook_resolve("127.0.0.1", true, pin, sizeof(pin)), BW_HOOK_RESOLVED,
 	       "loopback literal with the switch");
 	is_str(pin, "127.0.0.1", "pinned to the checked address");
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	is_int(bw_hook_resolve("no-such-host.invalid", false, pin, sizeof(pin)), BW_HOOK_NO_DNS,
+	       "an unresolvable name is reported as such");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ok(t1.tv_sec - t0.tv_sec <= BW_HOOK_DNS_MS / 1000 + 1, "within the DNS budget (%ld s)",
+	   (long)(t1.tv_sec - t0.tv_sec));
 }
 
 static void test_urls(struct bw_arena *a)
@@ -107,10 +115,10 @@ static void test_urls(struct bw_arena *a)
 	       u.literal,
 	   "IPv6 literal without brackets");
 	ok(bw_hook_url_parse(a, "http://example.com/", &u) == NULL && u.port == 80, "default port");
-	is_str(bw_hook_url_parse(a, "ftp://example.com/", &u), "URL scheme must be http or https",
-	       "ftp refused");
-	is_str(bw_hook_url_parse(a, "example.com/x", &u), "URL scheme must be http or https",
-	       "no scheme refused");
+	is_str(bw_hook_url_parse(a, "ftp://example.com/", &u),
+	       "URL scheme must be http or https, got 'ftp'", "ftp refused");
+	is_str(bw_hook_url_parse(a, "example.com/x", &u),
+	       "URL scheme must be http or https, got ''", "no scheme refused");
 	is_str(bw_hook_url_parse(a, "http://user:pw@example.com/", &u),
 	       "URL must not contain credentials", "credentials refused");
 	is_str(bw_hook_url_parse(a, "http:///path", &u), "URL must include a hostname",
@@ -152,7 +160,7 @@ static void test_bodies(struct bw_arena *a)
 int main(void)
 {
 	struct bw_arena *a = bw_arena_new(4096);
-	plan(2 + 12 + 9 + 21 + 9 + 8);
+	plan(2 + 12 + 9 + 23 + 9 + 8);
 	test_signature();
 	test_schedule();
 	test_classify();
