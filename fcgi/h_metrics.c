@@ -15,6 +15,7 @@
 #include "lib/metrics.h"
 #include "services/operations.h"
 #include "services/registry.h"
+#include "services/webhooks.h"
 #include "version.h"
 
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
@@ -222,6 +223,40 @@ static void put_operations(FILE *f, struct bw_req *req)
 	}
 }
 
+/* Deliveries are attempted by breakwater-worker (another process, no shared block), so they are
+ * read from MariaDB at scrape time: the delivery log by status as a gauge, and the reference's
+ * counter of finished deliveries from the totals the worker bumps as it finishes each one. */
+static void put_webhooks(FILE *f, struct bw_req *req)
+{
+	static const char *const states[] = {"pending", "retrying", "success", "failed"};
+	long long counts[4] = {0, 0, 0, 0};
+	struct bw_dbres r;
+	enum bw_err rc = bw_webhooks_count_by_status(&req->svc, &r);
+	if (rc != BW_OK) {
+		bw_log(BW_LOG_WARN, "metrics", req->request_id, "webhook counts: %s",
+		       bw_strerror(rc));
+		return;
+	}
+	for (size_t i = 0; i < r.nrows; i++)
+		for (size_t k = 0; k < 4; k++)
+			if (strcmp(bw_db_cell(&r, i, 0), states[k]) == 0)
+				counts[k] = atoll(bw_db_cell(&r, i, 1));
+	fputs("# HELP breakwater_webhook_deliveries Webhook deliveries by status (read at scrape "
+	      "time).\n# TYPE breakwater_webhook_deliveries gauge\n",
+	      f);
+	for (size_t k = 0; k < 4; k++)
+		fprintf(f, "breakwater_webhook_deliveries{status=\"%s\"} %lld\n", states[k],
+			counts[k]);
+	if (bw_webhooks_totals(&req->svc, &r) != BW_OK)
+		return;
+	fputs("# HELP shoreguard_webhook_deliveries_total Finished webhook deliveries by outcome.\n"
+	      "# TYPE shoreguard_webhook_deliveries_total counter\n",
+	      f);
+	for (size_t i = 0; i < r.nrows; i++)
+		fprintf(f, "shoreguard_webhook_deliveries_total{status=\"%s\"} %s\n",
+			bw_db_cell(&r, i, 0), bw_db_cell(&r, i, 1));
+}
+
 static void put_info(FILE *f)
 {
 	const char *sha = getenv("BREAKWATER_GIT_SHA");
@@ -258,6 +293,7 @@ void bw_h_metrics(struct bw_req *req)
 	}
 	put_gateways(f, req);
 	put_operations(f, req);
+	put_webhooks(f, req);
 	if (fclose(f) != 0 || text == NULL) {
 		free(text);
 		bw_reply_err(req, BW_ENOMEM);

@@ -213,6 +213,16 @@ const struct bw_route bw_routes[] = {
 #undef S
     {BW_GET, "/api/audit", bw_h_audit_list, BW_ROLE_ADMIN, BW_BODY_NONE, 0},
     {BW_GET, "/api/audit/export", bw_h_audit_export, BW_ROLE_ADMIN, BW_BODY_NONE, 0},
+    /* Webhooks: admin only (reference §6.16). A body is a URL, 50 event types and a small
+     * extra_config. */
+    {BW_GET, "/api/webhooks", bw_h_webhooks_list, BW_ROLE_ADMIN, BW_BODY_NONE, 0},
+    {BW_POST, "/api/webhooks", bw_h_webhooks_create, BW_ROLE_ADMIN, BW_BODY_JSON, 64 * KiB},
+    {BW_GET, "/api/webhooks/{id}", bw_h_webhooks_get, BW_ROLE_ADMIN, BW_BODY_NONE, 0},
+    {BW_PUT, "/api/webhooks/{id}", bw_h_webhooks_update, BW_ROLE_ADMIN, BW_BODY_JSON, 64 * KiB},
+    {BW_DELETE, "/api/webhooks/{id}", bw_h_webhooks_delete, BW_ROLE_ADMIN, BW_BODY_NONE, 0},
+    {BW_POST, "/api/webhooks/{id}/test", bw_h_webhooks_test, BW_ROLE_ADMIN, BW_BODY_NONE, 0},
+    {BW_GET, "/api/webhooks/{id}/deliveries", bw_h_webhooks_deliveries, BW_ROLE_ADMIN, BW_BODY_NONE,
+     0},
 };
 
 const size_t bw_routes_count = sizeof(bw_routes) / sizeof(bw_routes[0]);

@@ -144,5 +144,13 @@ void bw_h_sandbox_get(struct bw_req *req);
 void bw_h_sandbox_patch(struct bw_req *req);
 void bw_h_sandbox_delete(struct bw_req *req);
 void bw_h_sandbox_exec(struct bw_req *req);
+/* h_webhooks.c */
+void bw_h_webhooks_list(struct bw_req *req);
+void bw_h_webhooks_create(struct bw_req *req);
+void bw_h_webhooks_get(struct bw_req *req);
+void bw_h_webhooks_update(struct bw_req *req);
+void bw_h_webhooks_delete(struct bw_req *req);
+void bw_h_webhooks_test(struct bw_req *req);
+void bw_h_webhooks_deliveries(struct bw_req *req);
 
 #endif

@@ -98,6 +98,19 @@ static const struct key keys[] = {
 	"seconds a sandbox create waits for the ready phase"),
     NUM(operation_retention_days, K_INT, 1, 36500, "30",
 	"finished operations are deleted this many days after completion"),
+    NUM(webhook_allow_loopback, K_BOOL, 0, 1, "false",
+	"webhook targets may be loopback addresses (development and tests only; private,"
+	" link-local and metadata addresses stay refused)"),
+    NUM(webhook_delivery_timeout, K_INT, 1, 300, "10",
+	"breakwater-worker: seconds one webhook delivery attempt may take (HTTP or SMTP)"),
+    STR(webhook_retry_delays, "5,30,120",
+	"breakwater-worker: seconds between webhook delivery attempts, comma-separated"
+	" (one more attempt than delays)"),
+    NUM(webhook_lease, K_INT, 5, 3600, "60",
+	"breakwater-worker: seconds a claimed webhook delivery is held before another worker may"
+	" take it over (more than webhook_delivery_timeout)"),
+    NUM(webhook_delivery_max_age_days, K_INT, 0, 36500, "7",
+	"breakwater-worker: days finished webhook deliveries stay in the delivery log (0 = keep)"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -59,6 +59,11 @@ struct bw_conf {
 	int ops_lease_seconds;
 	int sandbox_ready_timeout;
 	int operation_retention_days;
+	bool webhook_allow_loopback;
+	int webhook_delivery_timeout;
+	char webhook_retry_delays[128];
+	int webhook_lease;
+	int webhook_delivery_max_age_days;
 };
 
 /* Fills conf with defaults, then the file at path (NULL: $BREAKWATER_CONFIG or the default path;

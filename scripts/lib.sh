@@ -390,6 +390,12 @@ data_dir = $BW_CHECKOUT/data
 grpc_timeout = 5
 # breakwater-worker probes every gateway this often (production default: 30).
 health_interval = 2
+# The webhook tests run their receivers on 127.0.0.1 (private and metadata addresses stay
+# refused); short attempts and leases so retries and takeovers show within seconds
+# (production defaults: false, 10, 60).
+webhook_allow_loopback = true
+webhook_delivery_timeout = 5
+webhook_lease = 10
 EOF
   )
   mv -f "$tmp" "$BW_CONFIG"

@@ -8,6 +8,7 @@
 #include "lib/jsonu.h"
 #include "lib/log.h"
 #include "services/audit.h"
+#include "services/events.h"
 #include "services/registry.h"
 
 #define TS(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%s.%f+00:00')"
@@ -275,6 +276,24 @@ static struct json_object *register_detail(const struct bw_gateway_new *in, cons
 	return d;
 }
 
+/* The webhook event of a registry write (reference §3.9 payloads), in its transaction, before
+ * the audit row. */
+static enum bw_err emit(struct bw_svc *svc, const struct bw_actor *actor, const char *type,
+			const char *name, const char *endpoint)
+{
+	struct json_object *data = json_object_new_object();
+	if (data == NULL)
+		return BW_ENOMEM;
+	json_object_object_add(data, "gateway", json_object_new_string(name));
+	if (endpoint != NULL)
+		json_object_object_add(data, "endpoint", json_object_new_string(endpoint));
+	json_object_object_add(
+	    data, "actor", json_object_new_string(actor->name != NULL ? actor->name : "system"));
+	enum bw_err rc = bw_event_emit(svc, type, name, data);
+	json_object_put(data);
+	return rc;
+}
+
 enum bw_err bw_registry_register(struct bw_svc *svc, const struct bw_actor *actor,
 				 const struct bw_gateway_new *in, struct bw_gateway *out)
 {
@@ -308,6 +327,8 @@ enum bw_err bw_registry_register(struct bw_svc *svc, const struct bw_actor *acto
 	if (rc != BW_OK)
 		goto out;
 	rc = bw_db_exec(svc->db, sql_insert, args, 10, NULL, NULL);
+	if (rc == BW_OK)
+		rc = emit(svc, actor, "gateway.registered", in->name, in->endpoint);
 	rc = finish_write(svc, actor, &entry, rc, gen);
 	if (rc == BW_OK)
 		rc = bw_registry_get(svc, in->name, out);
@@ -367,6 +388,8 @@ enum bw_err bw_registry_delete(struct bw_svc *svc, const struct bw_actor *actor,
 	rc = bw_db_exec(svc->db, sql_delete, &arg, 1, &deleted, NULL);
 	if (rc == BW_OK && deleted == 0)
 		rc = BW_ENOTFOUND;
+	if (rc == BW_OK)
+		rc = emit(svc, actor, "gateway.unregistered", name, NULL);
 	return finish_write(svc, actor, &entry, rc, gen);
 }
 

@@ -18,6 +18,7 @@
 #include "services/escalation.h"
 #include "services/gwclient.h"
 #include "services/gwmonitor.h"
+#include "services/hookdeliver.h"
 #include "services/registry.h"
 #include "worker/opexec.h"
 
@@ -51,6 +52,11 @@ static void usage(FILE *out)
 		"operation_retention_days.\n"
 		"It also escalates approval votes left waiting past their workflow's\n"
 		"escalation timeout (checked every 2 s, recorded once per round).\n"
+		"The webhook delivery thread turns new events into deliveries to the subscribed\n"
+		"webhooks and attempts them (HTTP POST, or SMTP for e-mail) with a\n"
+		"webhook_delivery_timeout per attempt, retrying 5xx, 408, 429 and network errors\n"
+		"after the webhook_retry_delays; a delivery left by a dead worker is taken over\n"
+		"after webhook_lease seconds.\n"
 		"Configuration: --config FILE, else $BREAKWATER_CONFIG, else %s.\n"
 		"Signals: TERM/INT stop after the round in progress; operations stop at their\n"
 		"next step (a running exec first finishes) and the next worker resumes them.\n"
@@ -101,6 +107,11 @@ static int run(const struct bw_conf *conf)
 		goto out;
 	}
 	struct bw_svc svc = {db, arena, key, conf, NULL, NULL}; /* no shared block: a separate process */
+	struct bw_hookdeliver *hooks = NULL;
+	if (bw_hookdeliver_start(conf, key, owner, &hooks) != BW_OK) {
+		code = 78;
+		goto out;
+	}
 	struct bw_monitor_conf mc = {owner, conf->health_interval, conf->health_concurrency,
 				     2 * conf->grpc_timeout + 30, BATCH};
 	bw_log(BW_LOG_INFO, "worker", NULL, "health monitor %s: every %d s, %d at a time", owner,
@@ -124,6 +135,7 @@ static int run(const struct bw_conf *conf)
 	bw_escalation_stop();
 	/* Another worker takes over these gateways at once instead of after the lease. */
 	bw_registry_release_probes(&svc, owner);
+	bw_hookdeliver_stop(hooks);
 	bw_log(BW_LOG_INFO, "worker", NULL, "stopped");
 	code = 0;
 out:
