@@ -405,6 +405,40 @@ test("catalog, keyboard and themes: pages reachable by keyboard, dark theme togg
   }, { colorScheme: "dark" });
 });
 
+test("sessions: a session revoked elsewhere sends the page back to login; setup is closed", async () => {
+  const t = await newPage(browser);
+  try {
+    const { page } = t;
+    t.allowHttpErrors(401); // the revoked session's next call
+    await page.goto("/#/setup");
+    await page.getByRole("heading", { name: "Setup is complete" }).waitFor();
+    await page.goto("/#/login");
+    await page.getByLabel("E-mail").fill(env.adminEmail);
+    await page.getByLabel("Password").fill(env.adminPassword);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.getByRole("heading", { name: "Overview" }).waitFor();
+    await settled(page);
+    // Revoke exactly this browser's session through the API.
+    const users = await adminApi("GET", "/api/auth/users");
+    const admin = users.json.find((u) => u.email === env.adminEmail);
+    const cookie = (await t.context.cookies()).find((c) => c.name === "sg_session");
+    const sessions = await adminApi("GET", `/api/auth/users/${admin.id}/sessions`);
+    // This browser logged in last: its session is the newest one.
+    const mine = sessions.json.reduce((a, b) => (b.id > a.id ? b : a));
+    const r = await adminApi("DELETE", `/api/auth/users/${admin.id}/sessions/${mine.id}`);
+    assert.equal(r.status, 200, r.text);
+    const probe = await request("GET", "/api/auth/check", { cookie: `sg_session=${cookie.value}` });
+    assert.equal(probe.json.authenticated, false, "the revoked session is dead on the server");
+    await page.goto("/#/gateways");
+    await page.waitForURL(/#\/login\?next=/);
+    await page.getByText("Your session has ended. Please log in again.").waitFor();
+    await page.getByRole("heading", { name: "Log in" }).waitFor();
+    t.check();
+  } finally {
+    await t.close();
+  }
+});
+
 test("logout: the session ends on the server and the login page returns", async () => {
   const t = await newPage(browser, { storageState: adminState });
   try {
