@@ -343,6 +343,8 @@ page({
         { class: "toolbar" },
         admin ? testBtn : null,
         h("button", { type: "button", on: { click: () => reloadInfo().catch((e) => toast(e.message, "error")) } }, "Refresh"),
+        h("a", { class: "button", href: `#/gateways/${seg(name)}/sandboxes` }, "Sandboxes"),
+        h("a", { class: "button", href: `#/gateways/${seg(name)}/providers` }, "Providers"),
         admin ? unregisterBtn : null
       ),
       actionOut,
