@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import { env, launch, newPage, shot, settled, uniqueName, adminApi, request, resetLoginLimits, pem } from "./lib.mjs";
+import { env, launch, newPage, shot, settled, uniqueName, adminApi, dropAdminKey, request, resetLoginLimits, pem } from "./lib.mjs";
 
 const XSS = '<img src=x onerror="window.__bwXss=1">';
 // A label key with markup but no "=" (the form splits key=value at the first one).
@@ -21,6 +21,9 @@ before(async () => {
 
 after(async () => {
   if (browser) await browser.close();
+  // What the suite registered, whichever test stopped early (404 when already gone is fine).
+  await adminApi("DELETE", `/api/gateway/${gwName}`);
+  await dropAdminKey();
 });
 
 async function asAdmin(fn, opts = {}) {
@@ -462,5 +465,4 @@ test("logout: the session ends on the server and the login page returns", async 
   }
   const out = await adminApi("GET", "/api/audit?action=user.logout&limit=1");
   assert.equal(out.json.entries[0].actor, env.adminEmail);
-  await adminApi("DELETE", `/api/gateway/${gwName}`);
 });

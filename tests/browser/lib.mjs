@@ -87,6 +87,15 @@ export async function adminApi(method, p, body) {
   return request(method, p, { body, bearer: adminKey });
 }
 
+// Deletes the suite's own admin key (the last call made with it).
+export async function dropAdminKey() {
+  if (!adminKey) return;
+  const list = await request("GET", "/api/auth/service-principals", { bearer: adminKey });
+  const me = (list.json || []).find((s) => adminKey.startsWith(s.key_prefix) && s.name.startsWith("browser-suite-"));
+  if (me) await request("DELETE", `/api/auth/service-principals/${me.id}`, { bearer: adminKey });
+  adminKey = null;
+}
+
 // Login limiter and lockout counters are per client IP / e-mail and shared with the other suites
 // (tests/e2e/conftest.py empties them the same way before each of its tests).
 export function resetLoginLimits() {
