@@ -198,7 +198,7 @@ test("XSS probe: markup in a description, labels and an error detail renders as 
   assert.equal(del.status, 200, del.text);
 });
 
-test("service principals: the key is shown once, works, and is gone after a reload", async () => {
+test("service principals: the key is shown once, works, is gone after a reload, and rotates", async () => {
   const name = uniqueName("bt-sp");
   let key;
   await asAdmin(async ({ page, context }) => {
@@ -224,6 +224,21 @@ test("service principals: the key is shown once, works, and is gone after a relo
   const me = await request("GET", "/api/auth/check", { bearer: key });
   assert.equal(me.json.authenticated, true);
   assert.equal(me.json.role, "operator");
+
+  // Rotation: a new key is shown once and the old one stops working.
+  let rotated;
+  await asAdmin(async ({ page }) => {
+    await page.goto("/#/admin/service-principals");
+    await page.getByRole("row").filter({ has: page.getByRole("cell", { name, exact: true }) }).getByRole("button", { name: "Rotate key" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Rotate" }).click();
+    const panel = page.getByRole("region", { name: `API key for ${name} (rotated)` });
+    await panel.waitFor();
+    rotated = (await panel.locator("code.secret").textContent()).trim();
+  });
+  assert.notEqual(rotated, key);
+  assert.equal((await request("GET", "/api/auth/check", { bearer: key })).json.authenticated, false, "the old key is dead");
+  assert.equal((await request("GET", "/api/auth/check", { bearer: rotated })).json.authenticated, true);
+  key = rotated;
   const list = await adminApi("GET", "/api/auth/service-principals");
   const sp = list.json.find((s) => s.name === name);
   assert.ok(sp, "listed by the API");
