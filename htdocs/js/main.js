@@ -10,6 +10,7 @@ import "./pages/index.js";
 const view = document.getElementById("view");
 let current = null; // {leave: [fn], token}
 let renderSeq = 0;
+let navigated = false; // false until the first page rendered
 
 function leaveCurrent() {
   if (!current) return;
@@ -88,6 +89,10 @@ async function route() {
   current = ctx;
   document.title = (typeof r.title === "function" ? r.title(ctx) : r.title) + " · Breakwater";
   fill(view);
+  // After a navigation, keyboard and screen-reader users continue at the new content, not at the
+  // link they left (a page may then focus its first field).
+  if (navigated) document.getElementById("main").focus();
+  navigated = true;
   try {
     await r.render(ctx);
   } catch (err) {

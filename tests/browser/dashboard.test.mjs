@@ -128,6 +128,24 @@ test("gateways: the list filters by label and shows live health", async () => {
   assert.deepEqual(list.json.items.map((g) => g.name), [gwName]);
 });
 
+test("gateways: description and labels are edited on the detail page", async () => {
+  await asAdmin(async ({ page }) => {
+    await page.goto(`/#/gateways/${gwName}`);
+    const editor = page.getByRole("region", { name: "Description and labels" });
+    await editor.getByLabel("Description").fill("edited in the browser");
+    await editor.getByLabel("Labels").fill(`env=${labelEnv}\nsuite=browser\ntier=gold`);
+    await editor.getByRole("button", { name: "Save" }).click();
+    await editor.getByText("Saved.").waitFor();
+    await page.locator(".gw-description").getByText("edited in the browser", { exact: true }).waitFor();
+    await page.locator(".gw-labels").getByText("tier=gold").waitFor();
+  });
+  const info = await adminApi("GET", `/api/gateway/${gwName}/info`);
+  assert.equal(info.json.description, "edited in the browser");
+  assert.deepEqual(info.json.labels, { env: labelEnv, suite: "browser", tier: "gold" });
+  const audit = await adminApi("GET", `/api/audit?action=gateway.update_metadata&gateway=${gwName}`);
+  assert.equal(audit.json.total, 1);
+});
+
 test("gateways: the settings editor writes through to the gateway, and deletes", async () => {
   const key = "ocsf_json_enabled";
   // The simulator is shared by the stack's gateways: start from whatever it holds now.
@@ -247,7 +265,7 @@ test("service principals: the key is shown once, works, is gone after a reload, 
   assert.equal(JSON.stringify(list.json).includes(key), false, "the API never lists the key");
 });
 
-test("users: invite a user, who accepts the invite in their own browser", async () => {
+test("users: invite a user, who accepts in their own browser; revoke their sessions; delete them", async () => {
   const email = uniqueName("bt-user") + "@example.com";
   let link;
   await asAdmin(async ({ page }) => {
@@ -302,6 +320,16 @@ test("users: invite a user, who accepts the invite in their own browser", async 
   });
   const sessions = await adminApi("GET", `/api/auth/users/${u.id}/sessions`);
   assert.deepEqual(sessions.json, []);
+
+  await asAdmin(async ({ page }) => {
+    await page.goto("/#/admin/users");
+    await page.getByRole("button", { name: "Delete " + email }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
+    await page.getByText(`User ${email} deleted.`).waitFor();
+    assert.equal(await page.getByRole("cell", { name: email, exact: true }).count(), 0);
+  });
+  users = await adminApi("GET", "/api/auth/users");
+  assert.equal(users.json.some((x) => x.email === email), false);
 });
 
 test("groups and gateway roles: create a group, add a member, give it a gateway role", async () => {
@@ -390,8 +418,9 @@ test("catalog, keyboard and themes: pages reachable by keyboard, dark theme togg
     await settled(page);
     await shot(page, "templates");
 
-    // Keyboard: the skip link comes first, then the brand and the navigation.
+    // Keyboard: on a fresh load the skip link comes first, then the brand and the navigation.
     await page.goto("/#/");
+    await page.reload();
     await settled(page);
     await page.keyboard.press("Tab");
     assert.equal(await page.evaluate(() => document.activeElement.textContent), "Skip to content");
@@ -402,6 +431,8 @@ test("catalog, keyboard and themes: pages reachable by keyboard, dark theme togg
     await page.keyboard.press("Enter");
     await page.waitForURL(/#\/gateways$/);
     assert.equal(await page.getByRole("link", { name: "Gateways", exact: true }).getAttribute("aria-current"), "page");
+    // The new page's content has the focus, not the link that was left.
+    assert.equal(await page.evaluate(() => document.activeElement.id), "main");
 
     const bg = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     const light = await bg();
