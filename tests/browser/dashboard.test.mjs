@@ -211,9 +211,16 @@ test("XSS probe: markup in a description, labels and an error detail renders as 
 
     assert.equal(await page.locator("#view img, #view script, #view b").count(), 0, "no element was created from API text");
     assert.equal(await page.evaluate(() => window.__bwXss), undefined, "no handler ran");
+
+    // Unregister through the list's button and its confirmation dialog.
+    await page.goto("/#/gateways?label=" + encodeURIComponent("probe:" + XSS));
+    await page.getByRole("button", { name: "Unregister " + name }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Unregister" }).click();
+    await page.getByText(`Gateway "${name}" unregistered.`).waitFor();
+    await page.locator(`tr[data-gateway="${name}"]`).waitFor({ state: "detached" });
   });
-  const del = await adminApi("DELETE", `/api/gateway/${name}`);
-  assert.equal(del.status, 200, del.text);
+  const gone = await adminApi("GET", `/api/gateway/${name}/info`);
+  assert.equal(gone.status, 404, gone.text);
 });
 
 test("service principals: the key is shown once, works, is gone after a reload, and rotates", async () => {
@@ -332,7 +339,7 @@ test("users: invite a user, who accepts in their own browser; revoke their sessi
   assert.equal(users.json.some((x) => x.email === email), false);
 });
 
-test("groups and gateway roles: create a group, add a member, give it a gateway role", async () => {
+test("groups and gateway roles: create, add a member, gateway role, edit, remove the member, delete", async () => {
   const group = uniqueName("bt-group");
   await asAdmin(async ({ page }) => {
     await page.goto("/#/admin/groups");
@@ -365,7 +372,28 @@ test("groups and gateway roles: create a group, add a member, give it a gateway 
   assert.equal(g.member_count, 1);
   const roles = await adminApi("GET", `/api/auth/groups/${g.id}/gateway-roles`);
   assert.deepEqual(roles.json.map((r) => [r.gateway_name, r.role]), [[gwName, "operator"]]);
-  await adminApi("DELETE", `/api/auth/groups/${g.id}`);
+
+  // Edit it, remove the member, then delete it, all from its page.
+  await asAdmin(async ({ page }) => {
+    await page.goto(`/#/admin/groups/${g.id}`);
+    await page.getByRole("heading", { name: `Group ${group}` }).waitFor();
+    await page.getByLabel("Global role").selectOption("operator");
+    await page.getByLabel("Description").fill("edited");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByText("Group saved.").waitFor();
+    await page.getByRole("button", { name: "Remove " + env.adminEmail }).click();
+    await page.getByText("No members yet.").waitFor();
+    const after = await adminApi("GET", `/api/auth/groups/${g.id}`);
+    assert.equal(after.json.role, "operator");
+    assert.equal(after.json.description, "edited");
+    assert.deepEqual(after.json.members, []);
+    await page.getByRole("button", { name: "Delete group" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
+    await page.waitForURL(/#\/admin\/groups$/);
+    await page.getByText(`Group ${group} deleted.`).waitFor();
+  });
+  const deleted = await adminApi("GET", `/api/auth/groups/${g.id}`);
+  assert.equal(deleted.status, 404);
 });
 
 test("audit log: filter by gateway and action, export CSV and JSON with the same filters", async () => {
