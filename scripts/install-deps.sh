@@ -18,7 +18,14 @@ packages=(
   mariadb-server mariadb-client nginx-light openssl curl
   # tests and benchmark
   wrk jq python3-pytest python3-requests python3-pymysql python3-grpcio
+  # browser tests (tests/browser drives this Chromium headless; no browser is ever downloaded)
+  chromium
 )
+# Node.js and npm for the browser suite. A node that is already there (Debian's, or a vendor
+# build that bundles npm) is used as it is: Debian's npm package would conflict with the latter.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 # One dpkg-query for all packages (one call per package takes a second on every stack.sh up).
 # db:Status-Status is "installed" only for fully configured packages: half-installed ones and

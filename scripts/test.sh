@@ -19,7 +19,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Suites that run against the live stack, in this order.
-STACK_SUITES=(e2e)
+STACK_SUITES=(e2e browser)
 
 OUT=$BW_CHECKOUT/test-output
 STACK=$BW_CHECKOUT/scripts/stack.sh
@@ -169,6 +169,30 @@ run_pytest() {
 
 suite_e2e() {
   run_pytest e2e tests/e2e
+}
+
+# suite_browser: the dashboard in Debian's headless Chromium (tests/browser, playwright-core under
+# node --test). Counts from the TAP summary; screenshots go to test-output/browser/.
+suite_browser() {
+  section "browser tests (tests/browser)"
+  local tap=$RUN/browser.tap rc=0
+  rm -rf "$OUT/browser"
+  BW_BROWSER_OUT=$OUT/browser "$BW_CHECKOUT/tests/browser/run.sh" | tee "$tap" || rc=$?
+  local pass fail cancelled skip todo
+  pass=$(awk '/^# pass /{n=$3} END{print n}' "$tap")
+  fail=$(awk '/^# fail /{n=$3} END{print n+0}' "$tap")
+  cancelled=$(awk '/^# cancelled /{n=$3} END{print n+0}' "$tap")
+  skip=$(awk '/^# skipped /{n=$3} END{print n+0}' "$tap")
+  todo=$(awk '/^# todo /{n=$3} END{print n+0}' "$tap")
+  if [[ -z $pass ]]; then
+    record browser 0 1 0 "no TAP summary (exit $rc): npm ci or the runner failed"
+    return 0
+  fi
+  cp -f "$tap" "$OUT/browser.tap" 2>/dev/null || true
+  record browser "$pass" $((fail + cancelled)) $((skip + todo))
+  if ((rc != 0 && fail + cancelled == 0)); then
+    record browser 0 1 0 "node --test exited $rc"
+  fi
 }
 
 # The simulated gateway's own self-test: it starts its own simulators on free ports, so it needs

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs the browser suite (node --test, TAP on stdout) against a live stack whose BW_* environment
+# is exported (docs/stack-contract.md). Installs playwright-core from package-lock.json into
+# tests/browser/node_modules (gitignored) with npm ci, only when the lock file changed since the
+# last install; npm's cache makes a re-install work offline. Never downloads a browser: the tests
+# drive Debian's /usr/bin/chromium.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cd "$here"
+
+stamp=node_modules/.breakwater-lock.sha256
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [[ ! -f $stamp || $(cat "$stamp") != "$want" || ! -d node_modules/playwright-core ]]; then
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefer-offline --no-audit --no-fund --loglevel=error >&2
+  printf '%s\n' "$want" >"$stamp"
+fi
+
+exec node --test --test-reporter=tap "$@" dashboard.test.mjs
