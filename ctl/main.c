@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,9 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: breakwaterctl [--config FILE] COMMAND\n\n"
 		"Commands:\n"
-		"  migrate        apply pending database migrations (refuses a newer schema)\n"
+		"  migrate        apply pending database migrations (refuses a newer schema); with\n"
+		"                 db_migrate_user set, as that schema owner, then grant db_user row\n"
+		"                 access (append-only on the audit trail)\n"
 		"  schema-version print the database's schema version and the newest one known\n"
 		"  keygen FILE    create a new 32-byte master key file (mode 0600; never "
 		"overwrites)\n"
@@ -61,18 +64,53 @@ static int with_db(const struct bw_conf *conf,
 	return code;
 }
 
+/* Two-account mode: the schema owner (db_migrate_user) migrates, the application account only
+ * gets row access. */
+static bool separate_owner(const struct bw_conf *conf)
+{
+	return conf->db_migrate_user[0] != '\0' &&
+	       strcmp(conf->db_migrate_user, conf->db_user) != 0;
+}
+
+/* arg: the configuration (for the application account to grant). */
 static int do_migrate(struct bw_db *db, struct bw_arena *a, const void *arg)
 {
-	(void)arg;
+	const struct bw_conf *conf = arg;
 	char err[512] = "";
-	int applied = 0;
+	int applied = 0, tables = 0;
 	enum bw_err rc = bw_migrate(db, a, &applied, err, sizeof(err));
 	if (rc != BW_OK) {
 		fprintf(stderr, "breakwaterctl: migrate: %s\n", err[0] ? err : bw_strerror(rc));
 		return rc == BW_ESCHEMA ? 3 : 1;
 	}
 	printf("migrations applied: %d\n", applied);
+	if (!separate_owner(conf))
+		return 0;
+	rc = bw_migrate_grant_app(db, a, conf->db_user, conf->db_app_host, &tables, err,
+				  sizeof(err));
+	if (rc != BW_OK) {
+		fprintf(stderr, "breakwaterctl: migrate: grants: %s\n", err);
+		return 1;
+	}
+	printf("granted %s@%s row access on %d tables (audit trail append-only)\n", conf->db_user,
+	       conf->db_app_host, tables);
 	return 0;
+}
+
+static int migrate(const struct bw_conf *conf)
+{
+	if (!separate_owner(conf))
+		return with_db(conf, do_migrate, conf);
+	struct bw_conf *owner = malloc(sizeof(*owner));
+	if (owner == NULL)
+		return 1;
+	*owner = *conf;
+	snprintf(owner->db_user, sizeof(owner->db_user), "%s", conf->db_migrate_user);
+	snprintf(owner->db_password, sizeof(owner->db_password), "%s", conf->db_migrate_password);
+	int code = with_db(owner, do_migrate, conf);
+	explicit_bzero(owner->db_password, sizeof(owner->db_password));
+	free(owner);
+	return code;
 }
 
 static int do_version(struct bw_db *db, struct bw_arena *a, const void *arg)
@@ -222,7 +260,7 @@ int main(int argc, char **argv)
 	}
 	bw_log_set_level(BW_LOG_WARN);
 	if (strcmp(cmd, "migrate") == 0)
-		return with_db(&conf, do_migrate, NULL);
+		return migrate(&conf);
 	if (strcmp(cmd, "schema-version") == 0)
 		return with_db(&conf, do_version, NULL);
 	if (strcmp(cmd, "bootstrap-admin") == 0)

@@ -42,6 +42,12 @@ static const struct key keys[] = {
     STR(db_user, "breakwater", "MariaDB user"),
     STR(db_password, "", "MariaDB password (never logged)"),
     STR(db_name, "breakwater", "MariaDB database"),
+    STR(db_migrate_user, "",
+	"breakwaterctl migrate connects as this MariaDB user (owner of the schema) and then grants"
+	" db_user only row access, without UPDATE/DELETE on the audit trail; empty = db_user"
+	" itself (single account: the audit trail is then tamper-evident, not tamper-proof)"),
+    STR(db_migrate_password, "", "password of db_migrate_user (never logged)"),
+    STR(db_app_host, "localhost", "host part of db_user's MariaDB account, for those grants"),
     STR(master_key_file, "/etc/breakwater/master.key",
 	"32-byte key file (mode 0600) sealing secrets at rest"),
     NUM(max_body_bytes, K_SIZE, 1024, 1LL << 30, "10485760",

@@ -29,6 +29,9 @@ struct bw_conf {
 	char db_user[128];
 	char db_password[256];
 	char db_name[128];
+	char db_migrate_user[128];
+	char db_migrate_password[256];
+	char db_app_host[256];
 	char master_key_file[PATH_MAX];
 	long long max_body_bytes;
 	bool local_mode;

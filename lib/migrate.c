@@ -1,6 +1,7 @@
 /* migrate: see migrate.h. */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,9 @@ static const char sql_create_table[] =
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
     " version INT NOT NULL PRIMARY KEY, name VARCHAR(255) NOT NULL,"
     " applied_at DATETIME(6) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
+static const char sql_has_table[] =
+    "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE()"
+    " AND table_name = 'schema_migrations'";
 static const char sql_max_version[] = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
 static const char sql_record[] =
     "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, UTC_TIMESTAMP(6))";
@@ -77,12 +81,16 @@ size_t bw_migration_split(const char *sql, struct bw_arena *a, char **out, size_
 	return count;
 }
 
+/* Read-only, so the application account (no CREATE) can ask: no table yet is version 0. */
 enum bw_err bw_schema_version(struct bw_db *db, struct bw_arena *a, int *version)
 {
 	struct bw_dbres r;
-	enum bw_err rc = bw_db_exec_once(db, sql_create_table);
-	if (rc == BW_OK)
-		rc = bw_db_query(db, a, sql_max_version, NULL, 0, &r);
+	*version = 0;
+	enum bw_err rc = bw_db_query(db, a, sql_has_table, NULL, 0, &r);
+	if (rc != BW_OK || r.nrows != 1 || bw_db_cell(&r, 0, 0) == NULL ||
+	    atoi(bw_db_cell(&r, 0, 0)) == 0)
+		return rc;
+	rc = bw_db_query(db, a, sql_max_version, NULL, 0, &r);
 	if (rc != BW_OK)
 		return rc;
 	*version = r.nrows == 1 && bw_db_cell(&r, 0, 0) != NULL ? atoi(bw_db_cell(&r, 0, 0)) : 0;
@@ -125,7 +133,9 @@ enum bw_err bw_migrate(struct bw_db *db, struct bw_arena *a, int *applied, char 
 		snprintf(err, errlen, "cannot take the migration lock: %s", bw_db_error(db));
 		return rc != BW_OK ? rc : BW_ETIMEDOUT;
 	}
-	rc = bw_schema_version(db, a, &current);
+	rc = bw_db_exec_once(db, sql_create_table);
+	if (rc == BW_OK)
+		rc = bw_schema_version(db, a, &current);
 	if (rc != BW_OK) {
 		snprintf(err, errlen, "cannot read the schema version: %s", bw_db_error(db));
 		goto out;
@@ -151,4 +161,73 @@ enum bw_err bw_migrate(struct bw_db *db, struct bw_arena *a, int *applied, char 
 out:
 	bw_db_query(db, a, sql_unlock, NULL, 0, &r);
 	return rc;
+}
+
+/* Account and table names go into GRANT text, so only a conservative charset is accepted. */
+static bool plain_name(const char *s, bool host)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || c == '_' ||
+			  (host && (c == '.' || c == '-' || c == '%' || c == ':'));
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+static const char sql_tables[] =
+    "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()"
+    " AND table_type = 'BASE TABLE' ORDER BY table_name";
+
+/* The row privileges of one table: the audit trail is append-only for the application. */
+static const char *table_privileges(const char *table)
+{
+	if (strcmp(table, "audit_log") == 0)
+		return "SELECT, INSERT";
+	if (strcmp(table, "audit_chain") == 0)
+		return "SELECT";
+	return "SELECT, INSERT, UPDATE, DELETE";
+}
+
+static enum bw_err grant(struct bw_db *db, const char *sql, char *err, size_t errlen)
+{
+	enum bw_err rc = bw_db_exec_once(db, sql);
+	if (rc != BW_OK)
+		snprintf(err, errlen, "%s: %s", sql, bw_db_error(db));
+	return rc;
+}
+
+enum bw_err bw_migrate_grant_app(struct bw_db *db, struct bw_arena *a, const char *user,
+				 const char *host, int *tables, char *err, size_t errlen)
+{
+	struct bw_dbres r;
+	char sql[512];
+	*tables = 0;
+	if (!plain_name(user, false) || !plain_name(host, true)) {
+		snprintf(err, errlen, "db_user and db_app_host must be plain names to be granted");
+		return BW_EINVAL;
+	}
+	enum bw_err rc = bw_db_query(db, a, sql_tables, NULL, 0, &r);
+	if (rc != BW_OK) {
+		snprintf(err, errlen, "cannot list the tables: %s", bw_db_error(db));
+		return rc;
+	}
+	for (size_t i = 0; i < r.nrows; i++) {
+		const char *t = bw_db_cell(&r, i, 0);
+		if (t == NULL || !plain_name(t, false))
+			continue; /* never ours: every table of sql/ has a plain name */
+		snprintf(sql, sizeof(sql), "GRANT %s ON `%s` TO '%s'@'%s'", table_privileges(t), t,
+			 user, host);
+		if ((rc = grant(db, sql, err, errlen)) != BW_OK)
+			return rc;
+		(*tables)++;
+	}
+	snprintf(sql, sizeof(sql), "GRANT EXECUTE ON PROCEDURE audit_purge TO '%s'@'%s'", user,
+		 host);
+	return grant(db, sql, err, errlen);
 }

@@ -23,6 +23,19 @@ extern const unsigned bw_migrations_count;
 enum bw_err bw_migrate(struct bw_db *db, struct bw_arena *a, int *applied, char *err,
 		       size_t errlen);
 
+/* Two-account mode: run by the schema owner after bw_migrate, grants the application account
+ * user@host row access (SELECT, INSERT, UPDATE, DELETE) on every table of the current database,
+ * except the audit trail: SELECT and INSERT on audit_log, SELECT on audit_chain (its triggers
+ * and the audit_purge procedure run with the owner's rights), and EXECUTE on audit_purge. So the
+ * application can append and purge through the procedure, but never edit or delete an audit
+ * row, drop a trigger or change the schema. Grants only add: the account must hold nothing
+ * else (no database-wide grant), which is how scripts/lib.sh creates it. Idempotent; *tables
+ * gets how many tables were granted.
+ * BW_EINVAL when user or host is not a plain name (they are spliced into the statement: GRANT
+ * takes no placeholders for accounts or identifiers). */
+enum bw_err bw_migrate_grant_app(struct bw_db *db, struct bw_arena *a, const char *user,
+				 const char *host, int *tables, char *err, size_t errlen);
+
 /* Reads the current schema version (0 for an empty database) into *version. */
 enum bw_err bw_schema_version(struct bw_db *db, struct bw_arena *a, int *version);
 

@@ -20,6 +20,8 @@ BW_START_TIMEOUT=30
 BW_STOP_TIMEOUT=30
 BW_DB_NAME=breakwater
 BW_DB_USER=breakwater
+# The schema owner: runs the migrations and grants BW_DB_USER row access only (lib/migrate.h).
+BW_DB_OWNER=breakwater_owner
 BW_ADMIN_EMAIL=admin@breakwater.local
 
 # --- messages -----------------------------------------------------------------------------------
@@ -71,6 +73,9 @@ bw_set_paths() {
   BW_CONFIG=$BW_CONF_DIR/breakwater.conf
   BW_MASTER_KEY=$BW_CONF_DIR/master.key
   BW_DB_PASSWORD_FILE=$BW_CONF_DIR/db.password
+  BW_DB_OWNER_PASSWORD_FILE=$BW_CONF_DIR/db-owner.password
+  # breakwater.conf plus the owner's account: only breakwaterctl migrate reads it.
+  BW_MIGRATE_CONFIG=$BW_CONF_DIR/migrate.conf
   BW_ADMIN_PASSWORD_FILE=$BW_CONF_DIR/admin.password
   BW_DB_DATA=$BW_RUN_DIR/mysql/data
   BW_DB_SOCKET=$BW_RUN_DIR/mysql/mysqld.sock
@@ -341,22 +346,35 @@ bw_db_stop() {
   bw_stop mariadb "$BW_DB_PID" "$BW_DB_DATA" TERM
 }
 
-# bw_db_setup: database, application user and its password (idempotent; the password is made once
-# and kept in conf/db.password, 0600).
-bw_db_setup() {
-  if [[ ! -s $BW_DB_PASSWORD_FILE ]]; then
-    (umask 077 && openssl rand -hex 24 >"$BW_DB_PASSWORD_FILE")
+# bw_db_password FILE: a random hex password made once and kept in FILE (0600).
+bw_db_password() {
+  if [[ ! -s $1 ]]; then
+    (umask 077 && openssl rand -hex 24 >"$1")
   fi
-  chmod 0600 "$BW_DB_PASSWORD_FILE"
-  local pw
+  chmod 0600 "$1"
+  # Hex only, so it can sit in a SQL string literal as is.
+  [[ $(<"$1") =~ ^[0-9a-f]+$ ]] || bw_die "$1 does not hold a hex password"
+}
+
+# bw_db_setup: the database and two accounts (idempotent). The owner ($BW_DB_OWNER) holds the
+# schema and runs the migrations; the application account ($BW_DB_USER), used by the pool, the
+# worker and breakwaterctl, starts with no privilege at all and gets row access table by table
+# from "breakwaterctl migrate" — never UPDATE/DELETE on the audit trail, never DDL or TRIGGER.
+# Sent on stdin: the passwords are never visible in ps.
+bw_db_setup() {
+  bw_db_password "$BW_DB_PASSWORD_FILE"
+  bw_db_password "$BW_DB_OWNER_PASSWORD_FILE"
+  local pw owner_pw
   pw=$(<"$BW_DB_PASSWORD_FILE")
-  # Hex only, so it can sit in a SQL string literal as is. Sent on stdin: never visible in ps.
-  [[ $pw =~ ^[0-9a-f]+$ ]] || bw_die "$BW_DB_PASSWORD_FILE does not hold a hex password"
-  bw_db_sql <<EOF || bw_die "could not create the database/user"
+  owner_pw=$(<"$BW_DB_OWNER_PASSWORD_FILE")
+  bw_db_sql <<EOF || bw_die "could not create the database/accounts"
 CREATE DATABASE IF NOT EXISTS \`$BW_DB_NAME\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+CREATE USER IF NOT EXISTS '$BW_DB_OWNER'@'localhost' IDENTIFIED BY '$owner_pw';
+ALTER USER '$BW_DB_OWNER'@'localhost' IDENTIFIED BY '$owner_pw';
+GRANT ALL ON \`$BW_DB_NAME\`.* TO '$BW_DB_OWNER'@'localhost' WITH GRANT OPTION;
 CREATE USER IF NOT EXISTS '$BW_DB_USER'@'localhost' IDENTIFIED BY '$pw';
 ALTER USER '$BW_DB_USER'@'localhost' IDENTIFIED BY '$pw';
-GRANT ALL ON \`$BW_DB_NAME\`.* TO '$BW_DB_USER'@'localhost';
+REVOKE ALL PRIVILEGES, GRANT OPTION FROM '$BW_DB_USER'@'localhost';
 EOF
 }
 
@@ -410,8 +428,17 @@ bw_keygen() {
 }
 
 bw_migrate() {
-  bw_say "breakwaterctl: migrating"
-  "$BW_BUILD_DIR/breakwaterctl" --config "$BW_CONFIG" migrate || bw_die "breakwaterctl migrate failed"
+  bw_say "breakwaterctl: migrating (as $BW_DB_OWNER)"
+  (
+    umask 077
+    cat "$BW_CONFIG" - >"$BW_MIGRATE_CONFIG.tmp" <<EOF
+db_migrate_user = $BW_DB_OWNER
+db_migrate_password = $(<"$BW_DB_OWNER_PASSWORD_FILE")
+EOF
+  )
+  mv -f "$BW_MIGRATE_CONFIG.tmp" "$BW_MIGRATE_CONFIG"
+  "$BW_BUILD_DIR/breakwaterctl" --config "$BW_MIGRATE_CONFIG" migrate ||
+    bw_die "breakwaterctl migrate failed"
 }
 
 # bw_bootstrap_admin: the stack's first admin, $BW_ADMIN_EMAIL, with a random password made once

@@ -7,9 +7,10 @@ import subprocess
 from bwtest import env
 
 
-def _ctl(*args):
+def _ctl(*args, conf_name="migrate.conf"):
+    """breakwaterctl with the schema owner's configuration (the stack's migrate.conf)."""
     ctl = os.path.join(env("BW_BUILD_DIR"), "breakwaterctl")
-    conf = os.path.join(env("BW_RUN_DIR"), "conf", "breakwater.conf")
+    conf = os.path.join(env("BW_RUN_DIR"), "conf", conf_name)
     return subprocess.run([ctl, "--config", conf, *args], capture_output=True, text=True,
                           timeout=60, stdin=subprocess.DEVNULL)
 
@@ -33,6 +34,16 @@ def test_migrate_again_applies_nothing(db):
     proc = _ctl("migrate")
     assert proc.returncode == 0, proc.stderr
     assert "migrations applied: 0" in proc.stdout
+    assert "(audit trail append-only)" in proc.stdout, proc.stdout
+    assert _versions(db) == before
+
+
+def test_the_application_account_cannot_migrate(db):
+    """The pool's account has row access only: migrating with it fails, changing nothing."""
+    before = _versions(db)
+    proc = _ctl("migrate", conf_name="breakwater.conf")
+    assert proc.returncode == 1, (proc.stdout, proc.stderr)
+    assert "denied" in proc.stderr, proc.stderr
     assert _versions(db) == before
 
 
