@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fcgi/body.h"
+#include "fcgi/gwreply.h"
 #include "fcgi/lro.h"
 #include "lib/jsonu.h"
 #include "fcgi/request.h"
@@ -289,7 +290,7 @@ static void start_op(struct bw_req *req, struct bw_op_new *op)
 	/* Unregistered gateways are "not connected" (reference), before any row is written. */
 	enum bw_err rc = bw_registry_get(&req->svc, op->gateway, &g);
 	if (rc != BW_OK) {
-		bw_lro_reply_gw(req, op->gateway, rc, NULL);
+		bw_reply_gw_local(req, op->gateway, rc);
 		return;
 	}
 	rc = bw_op_create(&req->svc, &req->actor, op, &ref, &replayed);
