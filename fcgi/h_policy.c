@@ -471,6 +471,9 @@ void bw_h_policy_apply(struct bw_req *req)
 	case BW_APPLY_DEFERRED:
 		reply_owned(req, 202, out);
 		return;
+	case BW_APPLY_FORBIDDEN:
+		bw_reply_problem(req, 403, NULL, "%s", c.why);
+		return;
 	case BW_APPLY_DONE:
 		reply_owned(req, 200, out);
 		return;

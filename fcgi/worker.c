@@ -24,6 +24,7 @@
 #include "services/authcache.h"
 #include "lib/metrics.h"
 #include "services/gwclient.h"
+#include "services/wfapply.h"
 
 /* How often an idle thread looks at the stop flag. */
 #define POLL_MS 250
@@ -194,6 +195,8 @@ int bw_worker_main(const struct bw_conf *conf, int listen_fd, struct bw_shared *
 	bw_gw_process_init(conf);
 	if (shared != NULL)
 		bw_gw_set_call_hook(count_grpc, shared);
+	/* GitOps applies vote under approval workflows; hooks are fixed before threads run. */
+	bw_wfapply_install();
 	threads = calloc((size_t)conf->threads, sizeof(*threads));
 	if (threads == NULL)
 		goto out;

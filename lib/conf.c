@@ -117,6 +117,9 @@ static const struct key keys[] = {
 	" take it over (more than webhook_delivery_timeout)"),
     NUM(webhook_delivery_max_age_days, K_INT, 0, 36500, "7",
 	"breakwater-worker: days finished webhook deliveries stay in the delivery log (0 = keep)"),
+    NUM(event_retention_days, K_INT, 0, 36500, "7",
+	"breakwater-worker: days dispatched webhook events stay in the event outbox (0 = keep;"
+	" undispatched events are never deleted)"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -67,6 +67,7 @@ struct bw_conf {
 	char webhook_retry_delays[128];
 	int webhook_lease;
 	int webhook_delivery_max_age_days;
+	int event_retention_days;
 };
 
 /* Fills conf with defaults, then the file at path (NULL: $BREAKWATER_CONFIG or the default path;

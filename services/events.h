@@ -19,4 +19,9 @@
 enum bw_err bw_event_emit(struct bw_svc *svc, const char *type, const char *gateway,
 			  struct json_object *data);
 
+/* Retention: deletes dispatched events whose dispatch is more than days days old (in batches,
+ * each its own statement, outside any transaction); undispatched rows are never touched.
+ * days <= 0 keeps everything. *count is how many rows went. */
+enum bw_err bw_event_purge(struct bw_svc *svc, int days, unsigned long long *count);
+
 #endif

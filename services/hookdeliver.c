@@ -13,6 +13,7 @@
 
 #include "lib/jsonu.h"
 #include "lib/log.h"
+#include "services/events.h"
 #include "services/hookdeliver.h"
 #include "services/hookfmt.h"
 #include "services/webhooks.h"
@@ -397,23 +398,32 @@ static time_t mono_now(void)
 	return ts.tv_sec;
 }
 
-/* The delivery log keeps finished rows webhook_delivery_max_age_days days (the reference's 7);
- * every worker may run it, the deletes do not conflict. */
+/* The delivery log keeps finished rows webhook_delivery_max_age_days days (the reference's 7)
+ * and the event outbox dispatched rows event_retention_days days; every worker may run it, the
+ * deletes do not conflict. */
 static void purge(struct bw_hookdeliver *hd, struct bw_svc *svc)
 {
 	unsigned long long n = 0;
 	time_t now = mono_now();
-	if (hd->conf->webhook_delivery_max_age_days == 0 ||
-	    (hd->purged_at != 0 && now - hd->purged_at < PURGE_EVERY_S))
+	if (hd->purged_at != 0 && now - hd->purged_at < PURGE_EVERY_S)
 		return;
 	hd->purged_at = now;
-	enum bw_err rc =
-	    bw_webhooks_purge(svc, hd->conf->webhook_delivery_max_age_days, PURGE_BATCH, &n);
+	enum bw_err rc = BW_OK;
+	if (hd->conf->webhook_delivery_max_age_days > 0)
+		rc = bw_webhooks_purge(svc, hd->conf->webhook_delivery_max_age_days, PURGE_BATCH,
+				       &n);
 	if (rc != BW_OK)
 		bw_log(BW_LOG_WARN, "webhooks", NULL, "delivery log purge failed: %s",
 		       bw_strerror(rc));
 	else if (n > 0)
 		bw_log(BW_LOG_INFO, "webhooks", NULL, "purged %llu old deliveries", n);
+	n = 0;
+	rc = bw_event_purge(svc, hd->conf->event_retention_days, &n);
+	if (rc != BW_OK)
+		bw_log(BW_LOG_WARN, "webhooks", NULL, "event outbox purge failed: %s",
+		       bw_strerror(rc));
+	else if (n > 0)
+		bw_log(BW_LOG_INFO, "webhooks", NULL, "purged %llu dispatched events", n);
 }
 
 /* One tick: fan out what is new, then deliver everything due. */

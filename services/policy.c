@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lib/jsonu.h"
+#include "lib/log.h"
 #include "openshell.pb-c.h"
 #include "sandbox.pb-c.h"
 #include "services/audit.h"
@@ -17,11 +18,14 @@
 
 typedef Openshell__Sandbox__V1__SandboxPolicy Policy;
 
-static bw_apply_workflow_fn workflow_hook;
+/* Set once before request threads start, read-only afterwards. */
+static bw_apply_vote_fn vote_hook;
+static bw_apply_settle_fn settle_hook;
 
-void bw_policy_set_apply_workflow_hook(bw_apply_workflow_fn fn)
+void bw_policy_set_apply_workflow_hook(bw_apply_vote_fn vote, bw_apply_settle_fn settle)
 {
-	workflow_hook = fn;
+	vote_hook = vote;
+	settle_hook = settle;
 }
 
 static void free_msg(void *m)
@@ -153,15 +157,19 @@ enum bw_err bw_policy_revisions(struct bw_polctx *c, unsigned limit, unsigned of
 
 /* ---- writing ------------------------------------------------------------------------------ */
 
-/* The audit row (and webhook event) of a write that went through, in one transaction. */
-static enum bw_err record(struct bw_polctx *c, const char *action, struct json_object *detail,
-			  const char *event, struct json_object *event_extra)
+/* The audit row (and webhook event) of a write that went through, in one transaction; wf, when
+ * its quorum was met, is settled as approved in that same transaction. */
+static enum bw_err record_wf(struct bw_polctx *c, const char *action, struct json_object *detail,
+			     const char *event, struct json_object *event_extra,
+			     const struct bw_apply_wf *wf)
 {
 	struct json_object *data = NULL;
 	enum bw_err rc = bw_db_begin(c->svc->db);
 	if (rc != BW_OK)
 		return rc;
-	if (event != NULL) {
+	if (wf != NULL && wf->quorum_met && settle_hook != NULL)
+		rc = settle_hook(c, wf, true);
+	if (rc == BW_OK && event != NULL) {
 		data =
 		    event_extra != NULL ? json_object_get(event_extra) : json_object_new_object();
 		if (data == NULL) {
@@ -182,6 +190,30 @@ static enum bw_err record(struct bw_polctx *c, const char *action, struct json_o
 	if (rc != BW_OK)
 		bw_db_rollback(c->svc->db);
 	return rc;
+}
+
+static enum bw_err record(struct bw_polctx *c, const char *action, struct json_object *detail,
+			  const char *event, struct json_object *event_extra)
+{
+	return record_wf(c, action, detail, event, event_extra, NULL);
+}
+
+/* The write of a quorum apply failed: its votes go back to pending for the next attempt. */
+static void unsettle(struct bw_polctx *c, const struct bw_apply_wf *wf)
+{
+	if (!wf->quorum_met || settle_hook == NULL)
+		return;
+	enum bw_err rc = bw_db_begin(c->svc->db);
+	if (rc == BW_OK)
+		rc = settle_hook(c, wf, false);
+	if (rc == BW_OK)
+		rc = bw_db_commit(c->svc->db);
+	if (rc != BW_OK) {
+		bw_db_rollback(c->svc->db);
+		bw_log(BW_LOG_ERROR, "policy", NULL,
+		       "apply chunk %s left firing after a failed write: %s", wf->chunk_id,
+		       bw_strerror(rc));
+	}
 }
 
 /* Breakwater's own writers of one sandbox policy take turns: a MariaDB named lock (shared by
@@ -845,26 +877,38 @@ enum bw_err bw_policy_apply(struct bw_polctx *c, const struct bw_apply_req *r,
 				  : BW_ENOMEM;
 		goto out;
 	}
-	bool via_workflow = false;
-	if (workflow_hook != NULL) {
-		bool deferred = false;
-		rc = workflow_hook(c, r->yaml, r->yaml_len, cur.hash, diff, &deferred,
-				   &via_workflow, out);
-		if (rc != BW_OK || deferred) {
-			*outcome = rc == BW_OK ? BW_APPLY_DEFERRED : BW_APPLY_DONE;
+	struct bw_apply_wf wf = {.yaml = r->yaml,
+				 .yaml_len = r->yaml_len,
+				 .merge = r->merge,
+				 .target = target_json,
+				 .current_hash = cur.hash,
+				 .current_version = cur.version,
+				 .diff = diff,
+				 .outcome = BW_APPLY_DONE};
+	if (vote_hook != NULL) {
+		rc = vote_hook(c, &wf);
+		if (rc != BW_OK || wf.outcome != BW_APPLY_DONE) {
+			*outcome = rc == BW_OK ? wf.outcome : BW_APPLY_DONE;
+			*out = rc == BW_OK ? wf.body : NULL;
+			if (rc != BW_OK)
+				json_object_put(wf.body);
 			goto out;
 		}
 	}
 	size_t nops = ops != NULL ? json_object_array_length(ops) : 0;
 	const char *applied = NULL;
 	rc = apply_write(c, target, ops, &applied);
-	if (rc != BW_OK || !gw_ok(c))
+	if (rc != BW_OK || !gw_ok(c)) {
+		unsettle(c, &wf);
 		goto out;
+	}
 	*out = apply_body("applied", cur.hash, diff, applied);
 	json_object_object_add(detail, "expected_version",
 			       expected != NULL ? json_object_new_string(expected) : NULL);
 	json_object_object_add(detail, "applied_version", json_object_new_string(applied));
-	json_object_object_add(detail, "via_workflow", json_object_new_boolean(via_workflow));
+	json_object_object_add(detail, "via_workflow", json_object_new_boolean(wf.quorum_met));
+	json_object_object_add(detail, "chunk_id",
+			       wf.chunk_id != NULL ? json_object_new_string(wf.chunk_id) : NULL);
 	json_object_object_add(detail, "apply_mode",
 			       json_object_new_string(r->merge ? "merge" : "replace"));
 	json_object_object_add(detail, "merge_operation_count",
@@ -874,11 +918,12 @@ enum bw_err bw_policy_apply(struct bw_polctx *c, const struct bw_apply_req *r,
 		json_object_object_add(ev, "applied_version", json_object_new_string(applied));
 		json_object_object_add(ev, "diff_summary", json_object_get(summary));
 	}
-	rc = *out != NULL && ev != NULL ? record(c, "policy.applied", detail, "policy.applied", ev)
-					: BW_ENOMEM;
+	rc = *out != NULL && ev != NULL
+		 ? record_wf(c, "policy.applied", detail, "policy.applied", ev, &wf)
+		 : BW_ENOMEM;
 	json_object_put(ev);
 out:
-	if (rc != BW_OK || (*outcome == BW_APPLY_MERGE_BAD)) {
+	if (rc != BW_OK || *outcome == BW_APPLY_MERGE_BAD || *outcome == BW_APPLY_FORBIDDEN) {
 		json_object_put(*out);
 		*out = NULL;
 	}

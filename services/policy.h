@@ -79,21 +79,41 @@ enum bw_apply_outcome {
 	BW_APPLY_MISMATCH, /* 409 body {status: version_mismatch, current_hash, expected_version} */
 	BW_APPLY_MERGE_BAD, /* 400: c->why says which section merge mode cannot change */
 	BW_APPLY_BAD_YAML,  /* 400: c->why is the parse problem */
-	BW_APPLY_DEFERRED   /* the workflow hook took over: *out is its (202) body */
+	BW_APPLY_DEFERRED,  /* the workflow hook took over: *out is its (202) body */
+	BW_APPLY_FORBIDDEN  /* 403: c->why (the caller's role may not vote under the workflow) */
 };
 enum bw_err bw_policy_apply(struct bw_polctx *c, const struct bw_apply_req *r,
 			    enum bw_apply_outcome *outcome, struct json_object **out);
 
-/* The approval-workflow hook of apply (the approvals module owns workflows and votes). Called
- * after the diff is known and non-empty, before anything is written. Set *deferred and *body (a
- * new object, the 202 answer) to stop the apply here (vote recorded, quorum not met); leave
- * *deferred false to let the apply go on (no workflow, or quorum met: then set *quorum_met, which
- * lands in the policy.applied audit detail as via_workflow). Default: no hook, no workflow. */
-typedef enum bw_err (*bw_apply_workflow_fn)(struct bw_polctx *c, const char *yaml, size_t yaml_len,
-					    const char *current_hash, struct json_object *diff,
-					    bool *deferred, bool *quorum_met,
-					    struct json_object **body);
-/* Installs the hook (once, at process start, before request threads run). */
-void bw_policy_set_apply_workflow_hook(bw_apply_workflow_fn fn);
+/* The approval-workflow hooks of apply (services/wfapply.c owns GitOps votes). vote is called
+ * after the diff is known and non-empty (merge mode checked), before anything is written; dry
+ * runs, up_to_date answers and 409 mismatches never reach it. It fills the out part: outcome
+ * DONE lets the apply go on (no workflow, or quorum met: then quorum_met and chunk_row/round
+ * are set and the write's outcome is reported to settle), DEFERRED stops it with body as the
+ * 202 answer, FORBIDDEN stops it with c->why as the 403 detail; a returned BW_ECONFLICT is a
+ * 409 with c->why. settle runs inside a transaction the caller commits (before its audit row):
+ * ok when the write went through, else the votes must stay for the next attempt. */
+struct bw_apply_wf {
+	/* in */
+	const char *yaml;
+	size_t yaml_len;
+	bool merge;
+	struct json_object *target; /* the normalised target policy */
+	const char *current_hash;
+	unsigned current_version;
+	struct json_object *diff;
+	/* out */
+	enum bw_apply_outcome outcome;
+	struct json_object *body; /* DEFERRED: new object, the 202 answer */
+	const char *chunk_id;     /* arena string; NULL when no workflow applies */
+	bool quorum_met;
+	long long chunk_row;
+	int round;
+};
+typedef enum bw_err (*bw_apply_vote_fn)(struct bw_polctx *c, struct bw_apply_wf *w);
+typedef enum bw_err (*bw_apply_settle_fn)(struct bw_polctx *c, const struct bw_apply_wf *w,
+					  bool ok);
+/* Installs the hooks (once, at process start, before request threads run). Default: none. */
+void bw_policy_set_apply_workflow_hook(bw_apply_vote_fn vote, bw_apply_settle_fn settle);
 
 #endif
