@@ -53,6 +53,24 @@ static int same(const struct bw_metric_grpc *s, const char *gw, const char *meth
 	       strncmp(s->code, code, sizeof(s->code) - 1) == 0;
 }
 
+/* FNV-1a over the three labels as copy_label stores them (truncated), separated by NULs. */
+static size_t label_hash(const char *gw, const char *method, const char *code)
+{
+	const char *parts[] = {gw, method, code};
+	const size_t caps[] = {sizeof(((struct bw_metric_grpc *)0)->gateway),
+			       sizeof(((struct bw_metric_grpc *)0)->method),
+			       sizeof(((struct bw_metric_grpc *)0)->code)};
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t p = 0; p < 3; p++) {
+		size_t n = strnlen(parts[p], caps[p] - 1);
+		for (size_t i = 0; i <= n; i++) {
+			h ^= i < n ? (unsigned char)parts[p][i] : 0;
+			h *= 1099511628211ULL;
+		}
+	}
+	return (size_t)(h % BW_METRICS_GRPC_SLOTS);
+}
+
 /* Waits for a slot being claimed to become readable; its final state. */
 static uint32_t settled(struct bw_metric_grpc *s)
 {
@@ -67,8 +85,12 @@ void bw_metrics_grpc(struct bw_shared *sh, const char *gateway, const char *meth
 {
 	if (sh == NULL)
 		return;
-	for (size_t i = 0; i < BW_METRICS_GRPC_SLOTS; i++) {
-		struct bw_metric_grpc *s = &sh->metrics.grpc[i];
+	/* Open addressing from the label set's hash: slots are never freed, so a probe that meets
+	 * a free slot knows the set has none yet, and a call costs a few comparisons, not a scan.
+	 */
+	size_t start = label_hash(gateway, method, code);
+	for (size_t k = 0; k < BW_METRICS_GRPC_SLOTS; k++) {
+		struct bw_metric_grpc *s = &sh->metrics.grpc[(start + k) % BW_METRICS_GRPC_SLOTS];
 		uint32_t st = settled(s);
 		if (st == 0) {
 			uint32_t want = 0;

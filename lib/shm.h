@@ -11,10 +11,11 @@
 /* Metrics (lib/metrics.h records, fcgi/h_metrics.c renders). Sizes are compile-time so the
  * block never grows: routes are indexed by their row in fcgi/routes.c (a static assert there
  * keeps the table within BW_METRICS_ROUTES), the extra row counts unmatched paths. */
-#define BW_METRICS_ROUTES 127
+#define BW_METRICS_ROUTES 255
 #define BW_METRICS_CLASSES 5 /* 1xx .. 5xx */
 #define BW_METRICS_BUCKETS 10
-#define BW_METRICS_GRPC_SLOTS 128
+/* (gateway, method, code) label sets: gateways x RPCs in use x codes seen; ~200 bytes each. */
+#define BW_METRICS_GRPC_SLOTS 4096
 #define BW_METRICS_PROCS 512 /* workers may be 256, twice that during a SIGHUP overlap */
 
 struct bw_metric_route {
