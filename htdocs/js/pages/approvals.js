@@ -1,11 +1,10 @@
-// Approvals inbox of a sandbox (pending policy chunks: approve, reject, edit-free undo, approve
-// all) and a read-only policy view. UNTESTED: written against the reference's documented API
-// before it was merged here.
+// Approvals inbox of a sandbox: pending draft policy chunks (approve, reject, approve all) with
+// the proposed rule, security notes and confidence, and the decision history.
 import { h, fill } from "../dom.js";
 import { get, post, seg } from "../api.js";
 import { session } from "../session.js";
 import { page } from "../router.js";
-import { errorBox, spinner, emptyState, table, badge, toast, busy, confirmDialog, jsonBlock } from "../ui.js";
+import { errorBox, spinner, emptyState, table, badge, toast, busy, confirmDialog } from "../ui.js";
 
 const sbApi = (gw, sb) => `/api/gateways/${seg(gw)}/sandboxes/${seg(sb)}`;
 
@@ -79,42 +78,5 @@ page({
         { caption: "Pending chunks" }
       )
     );
-  },
-});
-
-page({
-  path: "/gateways/:gw/sandboxes/:sb/policy",
-  title: "Policy",
-  async render(ctx) {
-    const { gw, sb } = ctx.params;
-    const back = h("p", null, h("a", { href: `#/gateways/${seg(gw)}/sandboxes/${seg(sb)}` }, "← " + sb));
-    fill(ctx.view, back, h("h1", null, "Policy of ", sb), spinner("Loading policy"));
-    try {
-      const p = await get(sbApi(gw, sb) + "/policy");
-      if (!ctx.alive()) return;
-      const policy = p.policy || p;
-      const rules = Object.entries(policy.network_policies || {});
-      fill(
-        ctx.view,
-        back,
-        h("h1", null, "Policy of ", sb),
-        h("h2", null, "Network rules"),
-        rules.length
-          ? table(
-              [
-                { label: "Rule", cell: (r) => h("code", null, r[0]) },
-                { label: "Endpoints", cell: (r) => h("span", { class: "mono" }, endpoints(r[1])) },
-                { label: "Binaries", cell: (r) => ((r[1].binaries || []).map((b) => b.path || b).join(", ") || "—") },
-              ],
-              rules,
-              { caption: "Network rules" }
-            )
-          : emptyState("No network rules.", "Everything outbound is blocked until a rule allows it."),
-        h("h2", null, "Full policy"),
-        jsonBlock(p)
-      );
-    } catch (err) {
-      if (ctx.alive()) fill(ctx.view, back, h("h1", null, "Policy of ", sb), errorBox(err));
-    }
   },
 });

@@ -1,0 +1,343 @@
+// Sandbox workflows of the dashboard in a real browser against the stack's simulated gateway
+// ($BW_SIM_NAME, registered by scripts/stack.sh up): the create wizard's progress bar, the exec
+// console, a network rule added and deleted in the policy view, revisions/diff, GitOps dry run and
+// apply, pin/unpin, an approval, providers (the credential never shown back), webhooks (secret
+// shown once, the delivery log of a real local receiver). Each test asserts on the page and on
+// the API state afterwards; console errors fail it (lib.mjs newPage).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import http from "node:http";
+import { env, launch, newPage, shot, settled, uniqueName, adminApi, dropAdminKey, resetLoginLimits } from "./lib.mjs";
+
+const gw = env.simName;
+const simControl = process.env.BW_SIM_CONTROL;
+const XSS = '<img src=x onerror="window.__bwXss=1">';
+const sbName = uniqueName("bt-sb");
+const providerName = uniqueName("bt-prov");
+const ruleKey = uniqueName("bt_rule").replace(/-/g, "_");
+const sbApi = `/api/gateways/${gw}/sandboxes/${sbName}`;
+let browser;
+let adminState;
+let webhookId = null;
+
+before(async () => {
+  resetLoginLimits();
+  browser = await launch();
+  const t = await newPage(browser);
+  try {
+    const { page } = t;
+    await page.goto("/#/login");
+    await page.getByLabel("E-mail").fill(env.adminEmail);
+    await page.getByLabel("Password").fill(env.adminPassword);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.getByRole("heading", { name: "Overview" }).waitFor();
+    adminState = await t.context.storageState();
+  } finally {
+    await t.close();
+  }
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  await adminApi("DELETE", sbApi);
+  await adminApi("DELETE", `/api/gateways/${gw}/providers/${providerName}`);
+  if (webhookId !== null) await adminApi("DELETE", `/api/webhooks/${webhookId}`);
+  await dropAdminKey();
+});
+
+async function asAdmin(fn) {
+  const t = await newPage(browser, { storageState: adminState });
+  try {
+    await fn(t);
+    t.check();
+  } finally {
+    await t.close();
+  }
+}
+
+async function simControlPost(path, body) {
+  assert.ok(simControl, "BW_SIM_CONTROL is needed to seed draft chunks");
+  const r = await fetch(simControl + path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  assert.equal(r.status, 200, await r.clone().text());
+  return r.json();
+}
+
+test("sandbox create wizard: the operation's progress bar reaches ready; a label with markup renders as text", async () => {
+  await asAdmin(async ({ page }) => {
+    await page.goto(`/#/gateways/${gw}/sandboxes/new`);
+    await page.getByRole("heading", { name: `New sandbox on ${gw}` }).waitFor();
+    await page.getByLabel("Name").fill(sbName);
+    await page.getByLabel("Description").fill("made by the browser suite");
+    await page.getByLabel("Labels").fill(`suite=browser\nxss=${XSS}`);
+    await shot(page, "sandbox-create");
+    await page.getByRole("button", { name: "Create sandbox" }).click();
+    // The operation's bar, then its final state: 100 % and the sandbox ready.
+    const bar = page.locator("#view progress[aria-label='Creating the sandbox']");
+    await bar.waitFor({ timeout: 30000 });
+    const open = page.getByRole("link", { name: "Open the sandbox" });
+    await open.waitFor({ timeout: 90000 });
+    assert.equal(await bar.evaluate((b) => b.value), 100);
+    await page.getByRole("status").getByText("Creating the sandbox: succeeded").waitFor();
+    await page.locator("#view .ok-box").getByText("ready", { exact: true }).waitFor();
+    await shot(page, "sandbox-create-done");
+
+    await open.click();
+    await page.getByRole("heading", { name: sbName }).waitFor();
+    await settled(page);
+    // The markup is a chip's text, not an element.
+    await page.locator("#view .chip", { hasText: `xss=${XSS}` }).waitFor();
+    assert.equal(await page.locator("#view img").count(), 0);
+    assert.equal(await page.evaluate(() => window.__bwXss), undefined);
+    await shot(page, "sandbox-detail");
+
+    const s = await adminApi("GET", sbApi);
+    assert.equal(s.status, 200, s.text);
+    assert.equal(s.json.phase, "ready");
+    assert.equal(s.json.labels.xss, XSS);
+    assert.equal(s.json.description, "made by the browser suite");
+
+    await page.goto(`/#/gateways/${gw}/sandboxes`);
+    await page.getByRole("link", { name: sbName }).waitFor();
+    await shot(page, "sandboxes");
+  });
+});
+
+test("exec console: one command shows its stdout, stderr and exit code", async () => {
+  await asAdmin(async ({ page }) => {
+    await page.goto(`/#/gateways/${gw}/sandboxes/${sbName}`);
+    await page.getByRole("heading", { name: "Run a command" }).waitFor();
+    await page.getByLabel("Command", { exact: true }).fill("sh -c 'echo out-line; echo err-line >&2; exit 3'");
+    await page.getByRole("button", { name: "Run", exact: true }).click();
+    const result = page.locator("#view .exec-result").first();
+    await result.waitFor({ timeout: 60000 });
+    assert.equal((await result.locator(".exec-stdout").textContent()).trim(), "out-line");
+    assert.equal((await result.locator(".exec-stderr").textContent()).trim(), "err-line");
+    assert.equal((await result.locator(".exec-exit").textContent()).trim(), "exit code 3");
+    await result.scrollIntoViewIfNeeded();
+    await shot(page, "exec");
+    // The operation the console started is on record with the same result.
+    const ops = await adminApi("GET", "/api/operations?resource_type=exec&gateway=" + gw + "&limit=1");
+    assert.equal(ops.status, 200, ops.text);
+    assert.equal(ops.json.operations[0].result.exit_code, 3);
+  });
+});
+
+test("policy view: add a network rule, edit it, delete it (checked at GET .../policy)", async () => {
+  await asAdmin(async (t) => {
+    const { page } = t;
+    t.allowHttpErrors(404); // GET .../policy/pin answers 404 while nothing is pinned
+    await page.goto(`/#/gateways/${gw}/sandboxes/${sbName}/policy`);
+    await page.getByRole("heading", { name: "Network rules" }).waitFor();
+    await settled(page);
+    await page.getByLabel("Key").fill(ruleKey);
+    await page.getByLabel("Endpoints").fill("api.example.com:443");
+    await page.getByLabel("Binaries").fill("/usr/bin/curl");
+    await page.getByRole("button", { name: "Save rule" }).click();
+    const row = page.locator("#view table.data tr", { has: page.locator("code", { hasText: ruleKey }) });
+    await row.waitFor({ timeout: 30000 });
+    await settled(page);
+    let pol = await adminApi("GET", sbApi + "/policy");
+    assert.equal(pol.status, 200, pol.text);
+    const added = pol.json.policy.network_policies[ruleKey];
+    assert.ok(added, "the rule is in the policy");
+    assert.deepEqual(added.endpoints.map((e) => [e.host, e.port]), [["api.example.com", 443]]);
+    assert.deepEqual(added.binaries.map((b) => b.path), ["/usr/bin/curl"]);
+    await shot(page, "policy");
+
+    // Edit: a second endpoint.
+    await page.getByRole("button", { name: `Edit rule ${ruleKey}` }).click();
+    await page.getByLabel("Endpoints").fill("api.example.com:443\nuploads.example.com:443");
+    await page.getByRole("button", { name: "Save rule" }).click();
+    await row.getByText("uploads.example.com:443").waitFor({ timeout: 30000 });
+    pol = await adminApi("GET", sbApi + "/policy");
+    assert.deepEqual(pol.json.policy.network_policies[ruleKey].endpoints.map((e) => e.host).sort(), ["api.example.com", "uploads.example.com"]);
+
+    await settled(page);
+    await page.getByRole("button", { name: `Delete rule ${ruleKey}` }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
+    await page.locator("#view code", { hasText: ruleKey }).waitFor({ state: "detached", timeout: 30000 });
+    pol = await adminApi("GET", sbApi + "/policy");
+    assert.equal(pol.status, 200, pol.text);
+    assert.equal(pol.json.policy.network_policies[ruleKey], undefined, "the rule is gone");
+  });
+});
+
+test("policy view: revisions diff, GitOps export + dry run + apply, pin and unpin", async () => {
+  await asAdmin(async (t) => {
+    const { page } = t;
+    t.allowHttpErrors(404, 423);
+    await page.goto(`/#/gateways/${gw}/sandboxes/${sbName}/policy`);
+    await page.getByRole("heading", { name: "Revisions" }).waitFor();
+    await settled(page);
+    // The add and delete of the previous test made revisions: compare the two newest.
+    await page.getByRole("button", { name: "Compare" }).click();
+    await page.locator("#view .diff h3", { hasText: "Differences" }).waitFor({ timeout: 30000 });
+    await page.locator("#view .side-by-side pre").nth(1).waitFor();
+    assert.equal(await page.locator("#view .side-by-side pre").count(), 2);
+    await page.locator("#view .diff .diff-list, #view .diff p.muted").first().waitFor();
+    await shot(page, "policy-diff");
+
+    // Export, change nothing: the dry run says up to date; then edit the YAML (drop nothing,
+    // add a rule by merge) and apply after its dry run.
+    await page.getByRole("button", { name: "Export YAML" }).click();
+    const yaml = page.getByLabel("Policy YAML");
+    await page.waitForFunction(() => (document.querySelector("textarea[name=yaml]") || {}).value?.startsWith("# managed-by"));
+    const exported = await yaml.inputValue();
+    const apply = page.getByRole("button", { name: "Apply", exact: true });
+    assert.equal(await apply.isDisabled(), true, "Apply waits for a dry run");
+    await page.getByRole("button", { name: "Preview (dry run)" }).click();
+    await page.locator("#view h3", { hasText: "Dry run:" }).waitFor({ timeout: 30000 });
+    const gitKey = ruleKey + "_git";
+    const edited = exported.replace(/^  network_policies:\n/m, `  network_policies:\n    ${gitKey}:\n      endpoints:\n      - host: git.example.com\n        port: 443\n      name: ${gitKey}\n`);
+    assert.notEqual(edited, exported, "the export has a network_policies block to extend");
+    await yaml.fill(edited);
+    assert.equal(await apply.isDisabled(), true, "an edit needs a new dry run");
+    await page.getByRole("button", { name: "Preview (dry run)" }).click();
+    await page.locator("#view .diff-add", { hasText: gitKey }).waitFor({ timeout: 30000 });
+    let pol = await adminApi("GET", sbApi + "/policy");
+    assert.equal(pol.json.policy.network_policies[gitKey], undefined, "a dry run changes nothing");
+    await shot(page, "policy-gitops-dry-run");
+    await apply.click();
+    await page.getByRole("dialog").getByRole("button", { name: "Apply" }).click();
+    await page.locator("#view code", { hasText: gitKey }).waitFor({ timeout: 30000 });
+    pol = await adminApi("GET", sbApi + "/policy");
+    assert.ok(pol.json.policy.network_policies[gitKey], "the applied rule is in the policy");
+
+    // Pin with a reason, see writes refused with the API's detail, unpin.
+    await settled(page);
+    await page.getByLabel("Reason").fill("release freeze");
+    await page.getByRole("button", { name: "Pin current version" }).click();
+    await page.locator("#view .notice", { hasText: "release freeze" }).waitFor({ timeout: 30000 });
+    const pin = await adminApi("GET", sbApi + "/policy/pin");
+    assert.equal(pin.status, 200, pin.text);
+    assert.equal(pin.json.reason, "release freeze");
+    await settled(page);
+    await page.getByRole("button", { name: `Delete rule ${gitKey}` }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
+    await page.getByRole("alert").getByText("Unpin first").waitFor({ timeout: 30000 });
+    await shot(page, "policy-pinned");
+    await page.getByRole("button", { name: "Unpin" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Unpin" }).click();
+    await page.getByRole("button", { name: "Pin current version" }).waitFor({ timeout: 30000 });
+    assert.equal((await adminApi("GET", sbApi + "/policy/pin")).status, 404);
+    pol = await adminApi("GET", sbApi + "/policy");
+    assert.ok(pol.json.policy.network_policies[gitKey], "the refused delete changed nothing");
+  });
+});
+
+test("approvals inbox: approve a seeded draft chunk; its rule lands in the policy", async () => {
+  const chunkRule = uniqueName("bt_chunk").replace(/-/g, "_");
+  const seeded = await simControlPost("/seed-chunks", {
+    sandbox: sbName,
+    chunks: [{ rule_name: chunkRule, rationale: "curl reached example.org", confidence: 0.9, proposed_rule: { name: chunkRule, endpoints: [{ host: "example.org", port: 443 }], binaries: [{ path: "/usr/bin/curl" }] } }],
+  });
+  const chunkId = seeded.chunk_ids[0];
+  await asAdmin(async ({ page }) => {
+    await page.goto(`/#/gateways/${gw}/sandboxes/${sbName}/approvals`);
+    await page.getByRole("heading", { name: `Approvals for ${sbName}` }).waitFor();
+    const row = page.locator("#view table.data tbody tr", { hasText: chunkRule });
+    await row.waitFor({ timeout: 30000 });
+    await row.getByText("example.org:443").waitFor();
+    await row.getByText("90 %").waitFor();
+    await shot(page, "approvals");
+    await row.getByRole("button", { name: "Approve" }).click();
+    await row.waitFor({ state: "detached", timeout: 30000 });
+  });
+  const pending = await adminApi("GET", sbApi + "/approvals/pending");
+  assert.equal(pending.status, 200, pending.text);
+  assert.equal(pending.json.find((c) => c.id === chunkId), undefined, "the chunk is no longer pending");
+  const pol = await adminApi("GET", sbApi + "/policy");
+  assert.ok(pol.json.policy.network_policies[chunkRule], "the approved rule is in the policy");
+});
+
+test("providers: create one with a credential; the value never appears in the page afterwards", async () => {
+  const secret = "sk-bt-" + uniqueName("secret");
+  await asAdmin(async ({ page }) => {
+    await page.goto(`/#/gateways/${gw}/providers`);
+    await page.getByRole("heading", { name: `Providers on ${gw}` }).waitFor();
+    await settled(page);
+    await page.getByLabel("Name").fill(providerName);
+    await page.getByLabel("Type").selectOption("openai");
+    await page.getByLabel("API key").fill(secret);
+    await page.getByLabel("Configuration").fill("OPENAI_BASE_URL=https://api.example.com/v1");
+    await page.getByRole("button", { name: "Save provider" }).click();
+    const row = page.locator("#view table.data tbody tr", { hasText: providerName });
+    await row.waitFor({ timeout: 30000 });
+    await row.getByText("OPENAI_API_KEY (redacted)").waitFor();
+    await row.getByRole("button", { name: "Environment" }).click();
+    await page.getByRole("heading", { name: `Environment of provider ${providerName}` }).waitFor({ timeout: 30000 });
+    await shot(page, "providers");
+    const html = await page.content();
+    assert.ok(!html.includes(secret), "the credential is not in the DOM");
+    const values = await page.$$eval("input, textarea", (els) => els.map((e) => e.value));
+    assert.ok(!values.some((v) => v.includes(secret)), "no form control keeps the credential");
+    await page.reload();
+    await row.waitFor({ timeout: 30000 });
+    assert.ok(!(await page.content()).includes(secret));
+  });
+  const p = await adminApi("GET", `/api/gateways/${gw}/providers/${providerName}`);
+  assert.equal(p.status, 200, p.text);
+  assert.equal(p.json.type, "openai");
+  assert.equal(p.json.credentials.OPENAI_API_KEY, "[REDACTED]");
+  assert.ok(!p.text.includes(secret));
+});
+
+test("webhooks: create one (secret shown once), send a test event, see it delivered in the log", async () => {
+  const hits = [];
+  const server = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      hits.push({ headers: req.headers, body });
+      res.writeHead(200, { "Content-Type": "text/plain" });
+      res.end("ok");
+    });
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  const url = `http://127.0.0.1:${server.address().port}/hook-${uniqueName()}`;
+  try {
+    await asAdmin(async ({ page }) => {
+      await page.goto("/#/admin/webhooks");
+      await page.getByRole("heading", { name: "Webhooks", exact: true }).waitFor();
+      await settled(page);
+      await page.getByLabel("URL").fill(url);
+      await page.getByLabel("Events").fill("webhook.test");
+      await page.getByRole("button", { name: "Create webhook" }).click();
+      const panel = page.getByRole("region", { name: /Signing secret of webhook/ });
+      await panel.waitFor({ timeout: 30000 });
+      const secret = (await panel.locator("code.secret").textContent()).trim();
+      assert.match(secret, /^[0-9a-f]{64}$/);
+      webhookId = Number(/webhook (\d+)/.exec(await panel.getAttribute("aria-label"))[1]);
+      const w = await adminApi("GET", `/api/webhooks/${webhookId}`);
+      assert.equal(w.status, 200, w.text);
+      assert.equal(w.json.url, url);
+      assert.equal(w.json.secret, undefined);
+
+      const row = page.locator("#view table.data tbody tr", { hasText: url });
+      await row.getByRole("button", { name: "Test" }).click();
+      await page.getByText("Test event sent.").waitFor({ timeout: 30000 });
+      // The worker fans out and delivers within a second or two; re-open the log until then.
+      const deadline = Date.now() + 45000;
+      for (;;) {
+        await row.getByRole("button", { name: "Deliveries" }).click();
+        await page.getByRole("heading", { name: `Deliveries of webhook ${webhookId}` }).waitFor({ timeout: 30000 });
+        if (await page.getByRole("table", { name: "Deliveries" }).locator(".badge", { hasText: /^success$/ }).count()) break;
+        assert.ok(Date.now() < deadline, "the test delivery did not succeed in time");
+        await page.waitForTimeout(1000);
+      }
+      await page.getByRole("table", { name: "Deliveries" }).getByRole("cell", { name: "webhook.test" }).first().waitFor();
+      await shot(page, "webhooks");
+      // Shown once: a reload has no secret anywhere.
+      await page.reload();
+      await row.waitFor({ timeout: 30000 });
+      assert.ok(!(await page.content()).includes(secret), "the secret is not shown again");
+      assert.ok(hits.length >= 1, "the receiver got the delivery");
+      assert.equal(hits[0].headers["x-shoreguard-event"], "webhook.test");
+      const d = await adminApi("GET", `/api/webhooks/${webhookId}/deliveries`);
+      assert.equal(d.status, 200, d.text);
+      assert.ok(d.json.some((x) => x.status === "success" && x.response_code === 200));
+    });
+  } finally {
+    server.close();
+  }
+});
