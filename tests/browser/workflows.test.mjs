@@ -225,6 +225,87 @@ test("policy view: revisions diff, GitOps export + dry run + apply, pin and unpi
   });
 });
 
+test("policy view: filesystem path added and removed; a refused process change shows the gateway's detail", async () => {
+  await asAdmin(async (t) => {
+    const { page } = t;
+    t.allowHttpErrors(404, 400);
+    const fsPath = "/data-" + uniqueName("bt");
+    await page.goto(`/#/gateways/${gw}/sandboxes/${sbName}/policy`);
+    await page.getByRole("heading", { name: "Filesystem" }).waitFor();
+    await settled(page);
+    await page.getByLabel("Path", { exact: true }).fill(fsPath);
+    await page.getByLabel("Access").selectOption("rw");
+    await page.getByRole("button", { name: "Add path" }).click();
+    await page.getByRole("button", { name: `Remove path ${fsPath}` }).waitFor({ timeout: 30000 });
+    let pol = await adminApi("GET", sbApi + "/policy");
+    assert.ok(pol.json.policy.filesystem.read_write.includes(fsPath), "the path is read-write in the policy");
+    await settled(page);
+    await page.getByRole("button", { name: `Remove path ${fsPath}` }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Remove" }).click();
+    await page.getByRole("button", { name: `Remove path ${fsPath}` }).waitFor({ state: "detached", timeout: 30000 });
+    pol = await adminApi("GET", sbApi + "/policy");
+    assert.ok(!pol.json.policy.filesystem.read_write.includes(fsPath), "the path is gone");
+
+    // The gateway keeps process settings of a live sandbox: the page shows its reason verbatim.
+    await settled(page);
+    const want = await adminApi("PUT", sbApi + "/policy/process", { run_as_user: "root", run_as_group: "sandbox" });
+    assert.equal(want.status, 400, want.text);
+    await page.getByLabel("Run as user").fill("root");
+    await page.getByRole("button", { name: "Save process settings" }).click();
+    await page.getByRole("alert").getByText(want.json.detail, { exact: true }).waitFor({ timeout: 30000 });
+    assert.equal((await adminApi("GET", sbApi + "/policy")).json.policy.process.run_as_user, pol.json.policy.process.run_as_user);
+  });
+});
+
+test("sandbox detail: logs with a level filter and follow; an SSH session shown as text and revoked", async () => {
+  await asAdmin(async ({ page }) => {
+    await page.goto(`/#/gateways/${gw}/sandboxes/${sbName}`);
+    await page.getByRole("heading", { name: "Logs" }).waitFor();
+    await settled(page);
+    const logs = page.getByRole("log", { name: "Sandbox logs" });
+    await page.getByRole("button", { name: "Show logs" }).click();
+    await logs.locator(".log-line").first().waitFor({ timeout: 30000 });
+    await logs.getByText("loaded policy from gateway", { exact: false }).first().waitFor();
+    // Minimum level warn: no INFO line is left.
+    await page.getByLabel("Minimum level").selectOption("warn");
+    await page.getByRole("button", { name: "Show logs" }).click();
+    await page.waitForFunction(() => {
+      const lines = [...document.querySelectorAll("[role=log] .log-line .badge")].map((b) => b.textContent);
+      return lines.length > 0 && lines.every((l) => l !== "INFO");
+    }, null, { timeout: 30000 });
+    // Follow: a command run elsewhere shows up without pressing the button.
+    await page.getByLabel("Minimum level").selectOption("");
+    await page.getByLabel("Follow").check();
+    const marker = "follow-" + uniqueName();
+    const ex = await adminApi("POST", sbApi + "/exec", { command: ["echo", marker] });
+    assert.equal(ex.status, 202, ex.text);
+    const op = await adminApi("GET", `/api/operations/${ex.json.operation_id}?wait=30`);
+    assert.equal(op.json.status, "succeeded", op.text);
+    const before = await logs.locator(".log-line").count();
+    await page.waitForFunction((n) => document.querySelectorAll("[role=log] .log-line").length > n, before, { timeout: 30000 });
+    await page.getByLabel("Follow").uncheck();
+    await shot(page, "sandbox-logs");
+
+    await page.getByRole("button", { name: "Create SSH session" }).click();
+    const panel = page.getByRole("region", { name: "Session token" });
+    await panel.waitFor({ timeout: 30000 });
+    const token = (await panel.locator("code.secret").textContent()).trim();
+    assert.ok(token.length > 0);
+    const session = page.locator("#view dl.ssh-session");
+    await session.getByText(/^https?:\/\/127\.0\.0\.1:\d+$/).waitFor();
+    const s = await adminApi("GET", sbApi);
+    await session.getByText(s.json.id, { exact: true }).waitFor();
+    await shot(page, "sandbox-ssh");
+    await page.getByRole("button", { name: "Revoke this session" }).click();
+    await page.getByText("Session revoked.").waitFor({ timeout: 30000 });
+    // Revoked at the gateway (the simulator's state shows its sessions).
+    const state = await (await fetch(simControl + "/state")).json();
+    const mine = (state.ssh_sessions || []).find((x) => x.token === token);
+    assert.ok(mine, "the simulator knows the session the page created");
+    assert.equal(mine.revoked, true);
+  });
+});
+
 test("approvals inbox: approve a seeded draft chunk; its rule lands in the policy", async () => {
   const chunkRule = uniqueName("bt_chunk").replace(/-/g, "_");
   const seeded = await simControlPost("/seed-chunks", {
@@ -340,4 +421,32 @@ test("webhooks: create one (secret shown once), send a test event, see it delive
   } finally {
     server.close();
   }
+});
+
+test("sandbox pages: a refused create shows the API's detail; delete through the page", async () => {
+  await asAdmin(async (t) => {
+    const { page } = t;
+    t.allowHttpErrors(400, 404);
+    await page.goto(`/#/gateways/${gw}/sandboxes/new`);
+    await page.getByLabel("Name").fill("bad name!");
+    await page.getByRole("button", { name: "Create sandbox" }).click();
+    await page.getByRole("alert").getByText("Invalid sandbox name: must match [a-zA-Z0-9][a-zA-Z0-9._-]*").waitFor({ timeout: 30000 });
+
+    await page.goto(`/#/gateways/${gw}/sandboxes/${sbName}`);
+    await page.getByRole("heading", { name: sbName }).waitFor();
+    await settled(page);
+    await page.getByRole("button", { name: "Delete sandbox" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
+    await page.waitForURL(new RegExp(`#/gateways/${gw}/sandboxes$`), { timeout: 30000 });
+    await page.getByRole("heading", { name: `Sandboxes on ${gw}` }).waitFor();
+  });
+  // Gone at the gateway (the simulator keeps a deleted sandbox DELETING for a moment).
+  const deadline = Date.now() + 20000;
+  let r;
+  do {
+    r = await adminApi("GET", sbApi);
+    if (r.status === 404) break;
+    await new Promise((res) => setTimeout(res, 500));
+  } while (Date.now() < deadline);
+  assert.equal(r.status, 404, r.text);
 });
