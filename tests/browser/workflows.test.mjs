@@ -167,7 +167,7 @@ test("policy view: revisions diff, GitOps export + dry run + apply, pin and unpi
     const { page } = t;
     t.allowHttpErrors(404, 423);
     await page.goto(`/#/gateways/${gw}/sandboxes/${sbName}/policy`);
-    await page.getByRole("heading", { name: "Revisions" }).waitFor();
+    await page.getByRole("heading", { name: "Revisions", exact: true }).waitFor();
     await settled(page);
     // The add and delete of the previous test made revisions: compare the two newest.
     await page.getByRole("button", { name: "Compare" }).click();
@@ -199,7 +199,8 @@ test("policy view: revisions diff, GitOps export + dry run + apply, pin and unpi
     await shot(page, "policy-gitops-dry-run");
     await apply.click();
     await page.getByRole("dialog").getByRole("button", { name: "Apply" }).click();
-    await page.locator("#view code", { hasText: gitKey }).waitFor({ timeout: 30000 });
+    // The rule's row (not the dry run's diff, which names it too) once the page re-read the policy.
+    await page.getByRole("button", { name: `Delete rule ${gitKey}` }).waitFor({ timeout: 30000 });
     pol = await adminApi("GET", sbApi + "/policy");
     assert.ok(pol.json.policy.network_policies[gitKey], "the applied rule is in the policy");
 
