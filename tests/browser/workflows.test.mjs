@@ -317,12 +317,12 @@ test("approvals inbox: approve a seeded draft chunk; its rule lands in the polic
   await asAdmin(async ({ page }) => {
     await page.goto(`/#/gateways/${gw}/sandboxes/${sbName}/approvals`);
     await page.getByRole("heading", { name: `Approvals for ${sbName}` }).waitFor();
-    const row = page.locator("#view table.data tbody tr", { hasText: chunkRule });
+    const row = page.getByRole("table", { name: "Draft policy chunks" }).locator("tbody tr", { hasText: chunkRule });
     await row.waitFor({ timeout: 30000 });
     await row.getByText("example.org:443").waitFor();
     await row.getByText("90 %").waitFor();
     await shot(page, "approvals");
-    await row.getByRole("button", { name: "Approve" }).click();
+    await row.getByRole("button", { name: `Approve ${chunkRule}` }).click();
     await row.waitFor({ state: "detached", timeout: 30000 });
   });
   const pending = await adminApi("GET", sbApi + "/approvals/pending");
@@ -330,6 +330,67 @@ test("approvals inbox: approve a seeded draft chunk; its rule lands in the polic
   assert.equal(pending.json.find((c) => c.id === chunkId), undefined, "the chunk is no longer pending");
   const pol = await adminApi("GET", sbApi + "/policy");
   assert.ok(pol.json.policy.network_policies[chunkRule], "the approved rule is in the policy");
+});
+
+test("approvals: reject with a reason, undo an approval, a workflow's vote tally, the gateway-wide inbox", async () => {
+  const [ruleA, ruleB, ruleC] = ["a", "b", "c"].map((x) => uniqueName("bt_" + x).replace(/-/g, "_"));
+  const chunk = (name, host) => ({ rule_name: name, rationale: "seeded by the browser suite", proposed_rule: { name, endpoints: [{ host, port: 443 }], binaries: [{ path: "/usr/bin/curl" }] } });
+  const seeded = await simControlPost("/seed-chunks", { sandbox: sbName, chunks: [chunk(ruleA, "a.example.org"), chunk(ruleB, "b.example.org")] });
+  const [idA] = seeded.chunk_ids;
+  const wfPath = sbApi + "/approval-workflow";
+  try {
+    await asAdmin(async ({ page }) => {
+      await page.goto(`/#/gateways/${gw}/sandboxes/${sbName}/approvals`);
+      await page.getByRole("button", { name: `Reject ${ruleA}` }).waitFor({ timeout: 30000 });
+      await page.getByRole("button", { name: `Reject ${ruleA}` }).click();
+      const dlg = page.getByRole("dialog");
+      await dlg.getByLabel(/Reason/).fill("not needed by this agent");
+      await dlg.getByRole("button", { name: "Reject" }).click();
+      await page.getByRole("button", { name: `Reject ${ruleA}` }).waitFor({ state: "detached", timeout: 30000 });
+      const rejected = await adminApi("GET", sbApi + "/approvals?status_filter=rejected");
+      assert.equal(rejected.status, 200, rejected.text);
+      const a = rejected.json.chunks.find((c) => c.id === idA);
+      assert.ok(a, "the chunk is rejected at the gateway");
+      assert.equal(a.rejection_reason, "not needed by this agent");
+
+      // Edit B's endpoint, approve it (the edited rule lands), then undo it from the "approved"
+      // view: its rule leaves the policy.
+      await page.getByRole("button", { name: `Edit ${ruleB}` }).click();
+      await page.getByRole("dialog").getByLabel(/Endpoints/).fill("b2.example.org:8443");
+      await page.getByRole("dialog").getByRole("button", { name: "Save" }).click();
+      await page.getByRole("table", { name: "Draft policy chunks" }).getByText("b2.example.org:8443").waitFor({ timeout: 30000 });
+      await page.getByRole("button", { name: `Approve ${ruleB}` }).click();
+      await page.getByRole("button", { name: `Approve ${ruleB}` }).waitFor({ state: "detached", timeout: 30000 });
+      const approvedB = (await adminApi("GET", sbApi + "/policy")).json.policy.network_policies[ruleB];
+      assert.ok(approvedB, "approved rule in the policy");
+      assert.deepEqual(approvedB.endpoints.map((e) => [e.host, e.port]), [["b2.example.org", 8443]]);
+      await page.getByLabel("Show").selectOption("approved");
+      await page.getByRole("button", { name: `Undo ${ruleB}` }).click();
+      await page.getByRole("dialog").getByRole("button", { name: "Undo" }).click();
+      await page.getByText(/^Undone: policy v\d+\.$/).waitFor({ timeout: 30000 });
+      assert.equal((await adminApi("GET", sbApi + "/policy")).json.policy.network_policies[ruleB], undefined, "undone rule left the policy");
+      await page.getByRole("table", { name: "Approval history" }).waitFor();
+      await shot(page, "approvals-history");
+
+      // Under a two-approval workflow one approve is a vote: the page shows the tally.
+      const wf = await adminApi("PUT", wfPath, { required_approvals: 2, distinct_actors: true });
+      assert.equal(wf.status, 200, wf.text);
+      await simControlPost("/seed-chunks", { sandbox: sbName, chunks: [chunk(ruleC, "c.example.org")] });
+      await page.goto(`/#/gateways/${gw}/approvals`);
+      await page.getByRole("heading", { name: `Approvals inbox of ${gw}` }).waitFor();
+      await page.getByRole("link", { name: sbName }).waitFor({ timeout: 30000 });
+      await page.getByRole("button", { name: `Approve ${ruleC}` }).click();
+      await page.getByText(`Vote recorded for ${ruleC}: 1 of 2 approvals.`).waitFor({ timeout: 30000 });
+      await page.getByRole("button", { name: `Votes ${ruleC}` }).click();
+      const tally = page.locator("#view .notice", { hasText: ruleC });
+      await tally.getByText("pending, 1 of 2 approvals.", { exact: false }).waitFor({ timeout: 30000 });
+      await tally.getByText(`${env.adminEmail}: approve`, { exact: false }).waitFor();
+      await shot(page, "approvals-inbox");
+      assert.equal((await adminApi("GET", sbApi + "/policy")).json.policy.network_policies[ruleC], undefined, "one vote of two changes nothing");
+    });
+  } finally {
+    await adminApi("DELETE", wfPath);
+  }
 });
 
 test("providers: create one with a credential; the value never appears in the page afterwards", async () => {
