@@ -66,6 +66,9 @@ test("sandbox create wizard: the operation's progress bar reaches ready; a label
   await asAdmin(async ({ page }) => {
     await page.goto(`/#/gateways/${gw}/sandboxes/new`);
     await page.getByRole("heading", { name: `New sandbox on ${gw}` }).waitFor();
+    // A template pre-fills the presets (web-dev: npm, docker, slack), applied after ready.
+    await page.getByLabel("Template").selectOption("web-dev");
+    await page.waitForFunction(() => ["npm", "docker", "slack"].every((p) => document.querySelector(`input[name=preset][value=${p}]`)?.checked));
     await page.getByLabel("Name").fill(sbName);
     await page.getByLabel("Description").fill("made by the browser suite");
     await page.getByLabel("Labels").fill(`suite=browser\nxss=${XSS}`);
@@ -95,6 +98,10 @@ test("sandbox create wizard: the operation's progress bar reaches ready; a label
     assert.equal(s.json.phase, "ready");
     assert.equal(s.json.labels.xss, XSS);
     assert.equal(s.json.description, "made by the browser suite");
+    const ops = await adminApi("GET", `/api/operations?resource_type=sandbox&gateway=${gw}&limit=20`);
+    const op = ops.json.operations.find((o) => o.result && o.result.name === sbName);
+    assert.ok(op, "the create operation is listed");
+    assert.deepEqual([...op.result.presets_applied].sort(), ["docker", "npm", "slack"]);
 
     await page.goto(`/#/gateways/${gw}/sandboxes`);
     await page.getByRole("link", { name: sbName }).waitFor();
@@ -106,8 +113,9 @@ test("exec console: one command shows its stdout, stderr and exit code", async (
   await asAdmin(async ({ page }) => {
     await page.goto(`/#/gateways/${gw}/sandboxes/${sbName}`);
     await page.getByRole("heading", { name: "Run a command" }).waitFor();
+    // Keyboard only: type the command and press Enter.
     await page.getByLabel("Command", { exact: true }).fill("sh -c 'echo out-line; echo err-line >&2; exit 3'");
-    await page.getByRole("button", { name: "Run", exact: true }).click();
+    await page.getByLabel("Command", { exact: true }).press("Enter");
     const result = page.locator("#view .exec-result").first();
     await result.waitFor({ timeout: 60000 });
     assert.equal((await result.locator(".exec-stdout").textContent()).trim(), "out-line");
@@ -175,6 +183,10 @@ test("policy view: revisions diff, GitOps export + dry run + apply, pin and unpi
     await page.locator("#view .side-by-side pre").nth(1).waitFor();
     assert.equal(await page.locator("#view .side-by-side pre").count(), 2);
     await page.locator("#view .diff .diff-list, #view .diff p.muted").first().waitFor();
+    // Changed revisions: the side-by-side panes mark the lines that differ.
+    if (await page.locator("#view .diff .diff-list").count()) {
+      assert.ok((await page.locator("#view .diff-pane .diff-del, #view .diff-pane .diff-add").count()) > 0, "changed lines are marked");
+    }
     await shot(page, "policy-diff");
 
     // Export, change nothing: the dry run says up to date; then edit the YAML (drop nothing,

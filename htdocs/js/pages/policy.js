@@ -417,19 +417,35 @@ export function diffSummary(diff) {
   return items.length ? h("ul", { class: "diff-list" }, items) : h("p", { class: "muted" }, "No differences.");
 }
 
+// Line pairs of two texts aligned by their longest common subsequence: [left|null, right|null].
+export function alignLines(a, b) {
+  const n = a.length, m = b.length;
+  const lcs = Array.from({ length: n + 1 }, () => new Uint16Array(m + 1));
+  for (let i = n - 1; i >= 0; i--)
+    for (let j = m - 1; j >= 0; j--) lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+  const out = [];
+  let i = 0, j = 0;
+  while (i < n || j < m) {
+    if (i < n && j < m && a[i] === b[j]) out.push([a[i++], b[j++]]);
+    else if (j < m && (i >= n || lcs[i][j + 1] >= lcs[i + 1][j])) out.push([null, b[j++]]);
+    else out.push([a[i++], null]);
+  }
+  return out;
+}
+
+// The two policies as JSON, side by side, removed lines marked on the left and added on the right.
+function sideBySide(d) {
+  const a = JSON.stringify(d.policy_a ?? null, null, 2).split("\n");
+  const b = JSON.stringify(d.policy_b ?? null, null, 2).split("\n");
+  const rows = a.length * b.length > 4e6 ? a.map((x, k) => [x, b[k] ?? null]) : alignLines(a, b);
+  const line = (text, kind) => h("span", { class: ["diff-line", text === null ? "diff-gap" : kind] }, (text ?? "") + "\n");
+  const left = h("pre", { class: "json diff-pane", "aria-label": `Policy v${d.version_a}` }, rows.map(([x, y]) => line(x, y === null || x !== y ? "diff-del" : null)));
+  const right = h("pre", { class: "json diff-pane", "aria-label": `Policy v${d.version_b}` }, rows.map(([x, y]) => line(y, x === null || x !== y ? "diff-add" : null)));
+  return h("div", { class: "side-by-side" }, h("div", null, h("h4", null, `v${d.version_a}`), left), h("div", null, h("h4", null, `v${d.version_b}`), right));
+}
+
 function diffView(d) {
-  return h(
-    "div",
-    { class: "diff" },
-    h("h3", null, `Differences v${d.version_a} → v${d.version_b}`),
-    diffSummary(d.diff),
-    h(
-      "div",
-      { class: "side-by-side" },
-      h("div", null, h("h4", null, `v${d.version_a}`), jsonBlock(d.policy_a)),
-      h("div", null, h("h4", null, `v${d.version_b}`), jsonBlock(d.policy_b))
-    )
-  );
+  return h("div", { class: "diff" }, h("h3", null, `Differences v${d.version_a} → v${d.version_b}`), diffSummary(d.diff), sideBySide(d));
 }
 
 function gitopsSection(base, operator, ctx) {

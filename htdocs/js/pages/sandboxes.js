@@ -140,6 +140,8 @@ page({
         if (typeof sb.gpu === "boolean") form.gpu.checked = sb.gpu;
         const want = new Set(sb.presets || []);
         form.querySelectorAll("input[name=preset]").forEach((x) => (x.checked = want.has(x.value)));
+        const provs = new Set(sb.providers || []);
+        form.querySelectorAll("input[name=provider]").forEach((x) => (x.checked = provs.has(x.value)));
         if (sb.environment) form.environment.value = Object.entries(sb.environment).map(([k, v]) => `${k}=${v}`).join("\n");
       } catch (err) {
         fill(status, errorBox(err, "Template"));
