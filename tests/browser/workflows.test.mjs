@@ -407,6 +407,7 @@ test("approvals: reject with a reason, undo an approval, a workflow's vote tally
 
 test("providers: create one with a credential; the value never appears in the page afterwards", async () => {
   const secret = "sk-bt-" + uniqueName("secret");
+  const secret2 = "sk-bt-" + uniqueName("rotated");
   await asAdmin(async ({ page }) => {
     await page.goto(`/#/gateways/${gw}/providers`);
     await page.getByRole("heading", { name: `Providers on ${gw}` }).waitFor();
@@ -426,9 +427,25 @@ test("providers: create one with a credential; the value never appears in the pa
     assert.ok(!html.includes(secret), "the credential is not in the DOM");
     const values = await page.$$eval("input, textarea", (els) => els.map((e) => e.value));
     assert.ok(!values.some((v) => v.includes(secret)), "no form control keeps the credential");
+    // The key reached the gateway (the simulator's state holds it in clear).
+    const simProvider = async () => (await (await fetch(simControl + "/state")).json()).providers.find((x) => x.name === providerName);
+    assert.equal((await simProvider()).credentials.OPENAI_API_KEY, secret);
+
+    // Update: a new key (sent under the type's credential key) and a config change.
     await page.reload();
     await row.waitFor({ timeout: 30000 });
     assert.ok(!(await page.content()).includes(secret));
+    await row.getByRole("button", { name: "Edit" }).click();
+    assert.equal(await page.getByLabel("API key").inputValue(), "", "the form never holds the stored key");
+    await page.getByLabel("API key").fill(secret2);
+    await page.getByLabel("Configuration").fill("OPENAI_BASE_URL=https://api2.example.com/v1");
+    await page.getByRole("button", { name: "Save provider" }).click();
+    await row.getByText("OPENAI_BASE_URL=https://api2.example.com/v1").waitFor({ timeout: 30000 });
+    const after = await simProvider();
+    assert.equal(after.credentials.OPENAI_API_KEY, secret2);
+    assert.equal(after.config.OPENAI_BASE_URL, "https://api2.example.com/v1");
+    const html2 = await page.content();
+    assert.ok(!html2.includes(secret) && !html2.includes(secret2), "neither key is in the DOM");
   });
   const p = await adminApi("GET", `/api/gateways/${gw}/providers/${providerName}`);
   assert.equal(p.status, 200, p.text);
