@@ -514,6 +514,30 @@ test("webhooks: create one (secret shown once), send a test event, see it delive
   }
 });
 
+test("sandbox create: Cancel on the progress bar ends the operation as cancelled", async () => {
+  const name = uniqueName("bt-cancel");
+  // A slow gateway (ready after 30 s) leaves time to cancel while the worker waits for ready.
+  const before = await simControlPost("/config", {});
+  await simControlPost("/config", { ready_delay: 30 });
+  try {
+    await asAdmin(async ({ page }) => {
+      await page.goto(`/#/gateways/${gw}/sandboxes/new`);
+      await page.getByLabel("Name").fill(name);
+      await page.getByRole("button", { name: "Create sandbox" }).click();
+      await page.getByRole("status").getByText("Waiting for ready state").waitFor({ timeout: 60000 });
+      await page.getByRole("button", { name: "Cancel", exact: true }).click();
+      await page.getByRole("alert").getByText(/cancel/i).waitFor({ timeout: 60000 });
+      await shot(page, "sandbox-create-cancelled");
+    });
+    const ops = await adminApi("GET", `/api/operations?resource_type=sandbox&gateway=${gw}&limit=50`);
+    const op = ops.json.operations.find((o) => o.status === "failed" && o.error_code === "cancelled" && o.created_at && Date.now() - Date.parse(o.created_at) < 120000);
+    assert.ok(op, "a cancelled create is on record: " + ops.text.slice(0, 500));
+  } finally {
+    await simControlPost("/config", { ready_delay: before.ready_delay });
+    await adminApi("DELETE", `/api/gateways/${gw}/sandboxes/${name}`);
+  }
+});
+
 test("sandbox pages: a refused create shows the API's detail; delete through the page", async () => {
   await asAdmin(async (t) => {
     const { page } = t;
