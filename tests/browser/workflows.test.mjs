@@ -319,6 +319,33 @@ test("sandbox detail: logs with a level filter and follow; an SSH session shown 
   });
 });
 
+test("sandbox detail: description and labels editor; policy page: apply a preset", async () => {
+  await asAdmin(async (t) => {
+    const { page } = t;
+    t.allowHttpErrors(404);
+    await page.goto(`/#/gateways/${gw}/sandboxes/${sbName}`);
+    await page.getByRole("heading", { name: "Description and labels" }).waitFor();
+    await settled(page);
+    const editor = page.locator("section", { has: page.getByRole("heading", { name: "Description and labels" }) });
+    await editor.getByLabel("Description").fill("edited by the browser suite");
+    await editor.getByLabel("Labels").fill("suite=browser\nstage=edited");
+    await editor.getByRole("button", { name: "Save" }).click();
+    await page.locator("#view .chip", { hasText: "stage=edited" }).waitFor({ timeout: 30000 });
+    const s = await adminApi("GET", sbApi);
+    assert.equal(s.json.description, "edited by the browser suite");
+    assert.deepEqual(s.json.labels, { suite: "browser", stage: "edited" });
+
+    await page.goto(`/#/gateways/${gw}/sandboxes/${sbName}/policy`);
+    await page.getByRole("heading", { name: "Presets" }).waitFor();
+    await settled(page);
+    await page.getByLabel("Preset").selectOption("jira");
+    await page.getByRole("button", { name: "Apply preset" }).click();
+    await page.getByRole("button", { name: "Delete rule atlassian" }).waitFor({ timeout: 30000 });
+    const pol = await adminApi("GET", sbApi + "/policy");
+    assert.ok(pol.json.policy.network_policies.atlassian, "the preset's rule is in the policy");
+  });
+});
+
 test("approvals inbox: approve a seeded draft chunk; its rule lands in the policy", async () => {
   const chunkRule = uniqueName("bt_chunk").replace(/-/g, "_");
   const seeded = await simControlPost("/seed-chunks", {
@@ -336,7 +363,13 @@ test("approvals inbox: approve a seeded draft chunk; its rule lands in the polic
     await shot(page, "approvals");
     await row.getByRole("button", { name: `Approve ${chunkRule}` }).click();
     await row.waitFor({ state: "detached", timeout: 30000 });
+    // Approve all: every clean chunk goes, the security-flagged ones stay.
+    await page.getByRole("button", { name: "Approve all", exact: true }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Approve all", exact: true }).click();
+    await page.getByText(/^Approved \d+, skipped \d+; policy v\d+\.$/).waitFor({ timeout: 30000 });
   });
+  const left = await adminApi("GET", sbApi + "/approvals/pending");
+  assert.ok(left.json.every((c) => c.security_notes), "only flagged chunks are left pending");
   const pending = await adminApi("GET", sbApi + "/approvals/pending");
   assert.equal(pending.status, 200, pending.text);
   assert.equal(pending.json.find((c) => c.id === chunkId), undefined, "the chunk is no longer pending");
@@ -446,12 +479,22 @@ test("providers: create one with a credential; the value never appears in the pa
     assert.equal(after.config.OPENAI_BASE_URL, "https://api2.example.com/v1");
     const html2 = await page.content();
     assert.ok(!html2.includes(secret) && !html2.includes(secret2), "neither key is in the DOM");
+    await shot(page, "providers-updated");
   });
   const p = await adminApi("GET", `/api/gateways/${gw}/providers/${providerName}`);
   assert.equal(p.status, 200, p.text);
   assert.equal(p.json.type, "openai");
   assert.equal(p.json.credentials.OPENAI_API_KEY, "[REDACTED]");
   assert.ok(!p.text.includes(secret));
+
+  await asAdmin(async ({ page }) => {
+    await page.goto(`/#/gateways/${gw}/providers`);
+    const row = page.locator("#view table.data tbody tr", { hasText: providerName });
+    await row.getByRole("button", { name: "Delete" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
+    await row.waitFor({ state: "detached", timeout: 30000 });
+  });
+  assert.equal((await adminApi("GET", `/api/gateways/${gw}/providers/${providerName}`)).status, 404);
 });
 
 test("webhooks: create one (secret shown once), send a test event, see it delivered in the log", async () => {
@@ -508,6 +551,16 @@ test("webhooks: create one (secret shown once), send a test event, see it delive
       const d = await adminApi("GET", `/api/webhooks/${webhookId}/deliveries`);
       assert.equal(d.status, 200, d.text);
       assert.ok(d.json.some((x) => x.status === "success" && x.response_code === 200));
+
+      // Pause, then delete.
+      await row.getByRole("button", { name: "Pause" }).click();
+      await row.getByText("paused", { exact: true }).waitFor({ timeout: 30000 });
+      assert.equal((await adminApi("GET", `/api/webhooks/${webhookId}`)).json.is_active, false);
+      await row.getByRole("button", { name: "Delete" }).click();
+      await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
+      await row.waitFor({ state: "detached", timeout: 30000 });
+      assert.equal((await adminApi("GET", `/api/webhooks/${webhookId}`)).status, 404);
+      webhookId = null;
     });
   } finally {
     server.close();
