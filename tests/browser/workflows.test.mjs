@@ -567,6 +567,51 @@ test("webhooks: create one (secret shown once), send a test event, see it delive
   }
 });
 
+test("viewer: the sandbox, policy, approvals and providers pages show no write controls", async () => {
+  const email = uniqueName("bt-viewer") + "@example.com";
+  const inv = await adminApi("POST", "/api/auth/users", { email, role: "viewer" });
+  assert.equal(inv.status, 201, inv.text);
+  const t = await newPage(browser);
+  try {
+    const { page } = t;
+    t.allowHttpErrors(404); // no pin
+    await page.goto("/#/invite?token=" + encodeURIComponent(inv.json.invite_token));
+    await page.getByLabel("Password", { exact: true }).fill("browser-suite-pw-2");
+    await page.getByLabel("Confirm password").fill("browser-suite-pw-2");
+    await page.getByRole("button", { name: "Activate account" }).click();
+    await page.locator("#who").getByText(`${email} · viewer`).waitFor();
+
+    await page.goto(`/#/gateways/${gw}/sandboxes/${sbName}`);
+    await page.getByRole("heading", { name: "Logs" }).waitFor();
+    await settled(page);
+    for (const name of ["Delete sandbox", "Run", "Create SSH session", "Save"])
+      assert.equal(await page.getByRole("button", { name, exact: true }).count(), 0, name);
+    await page.goto(`/#/gateways/${gw}/sandboxes/${sbName}/policy`);
+    await page.getByRole("heading", { name: "Network rules" }).waitFor();
+    await settled(page);
+    await page.getByRole("table", { name: "Network rules" }).waitFor();
+    for (const name of ["Save rule", "Add path", "Pin current version", "Preview (dry run)", "Save process settings"])
+      assert.equal(await page.getByRole("button", { name, exact: true }).count(), 0, name);
+    assert.equal(await page.getByRole("button", { name: /^Delete rule / }).count(), 0);
+    await page.getByRole("button", { name: "Export YAML" }).waitFor(); // reads stay open
+    await page.goto(`/#/gateways/${gw}/sandboxes/${sbName}/approvals`);
+    await page.getByRole("heading", { name: `Approvals for ${sbName}` }).waitFor();
+    await settled(page);
+    assert.equal(await page.getByRole("button", { name: "Approve all", exact: true }).count(), 0);
+    assert.equal(await page.getByRole("button", { name: /^(Approve|Reject|Edit) / }).count(), 0);
+    await page.goto(`/#/gateways/${gw}/providers`);
+    await page.getByRole("heading", { name: `Providers on ${gw}` }).waitFor();
+    await settled(page);
+    assert.equal(await page.getByRole("button", { name: "Save provider" }).count(), 0);
+    t.check();
+  } finally {
+    await t.close();
+    const users = await adminApi("GET", "/api/auth/users");
+    const u = (users.json || []).find((x) => x.email === email);
+    if (u) await adminApi("DELETE", `/api/auth/users/${u.id}`);
+  }
+});
+
 test("sandbox create: Cancel on the progress bar ends the operation as cancelled", async () => {
   const name = uniqueName("bt-cancel");
   // A slow gateway (ready after 30 s) leaves time to cancel while the worker waits for ready.
