@@ -3,7 +3,7 @@
 # is exported (docs/stack-contract.md). Installs playwright-core from package-lock.json into
 # tests/browser/node_modules (gitignored) with npm ci, only when the lock file changed since the
 # last install; npm's cache makes a re-install work offline. Never downloads a browser: the tests
-# drive Debian's /usr/bin/chromium.
+# drive Debian's /usr/bin/chromium. Runs every *.test.mjs in this folder, one file at a time.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$here"
@@ -15,4 +15,5 @@ if [[ ! -f $stamp || $(cat "$stamp") != "$want" || ! -d node_modules/playwright-
   printf '%s\n' "$want" >"$stamp"
 fi
 
-exec node --test --test-reporter=tap "$@" dashboard.test.mjs
+# Every *.test.mjs here, one file at a time (they share the stack's simulated gateway).
+exec node --test --test-concurrency=1 --test-reporter=tap "$@" ./*.test.mjs

@@ -345,6 +345,7 @@ page({
         h("button", { type: "button", on: { click: () => reloadInfo().catch((e) => toast(e.message, "error")) } }, "Refresh"),
         h("a", { class: "button", href: `#/gateways/${seg(name)}/sandboxes` }, "Sandboxes"),
         h("a", { class: "button", href: `#/gateways/${seg(name)}/providers` }, "Providers"),
+        h("a", { class: "button", href: `#/gateways/${seg(name)}/approvals` }, "Approvals"),
         admin ? unregisterBtn : null
       ),
       actionOut,

@@ -9,8 +9,8 @@ import "./users.js";
 import "./service-principals.js";
 import "./groups.js";
 import "./gateway-roles.js";
-// Written against the reference's API before those routes merged; untested until they do.
 import "./sandboxes.js";
+import "./policy.js";
 import "./approvals.js";
 import "./providers.js";
 import "./webhooks.js";

@@ -1,6 +1,6 @@
 // Providers of a gateway: list (credential values never shown), create and update with secret
-// fields that are write-only, delete. UNTESTED: written against the reference's documented API
-// before it was merged here.
+// fields that are write-only (the form is cleared after each save), the redacted environment a
+// provider gives sandboxes, delete.
 import { h, fill } from "../dom.js";
 import { get, post, put, del, seg } from "../api.js";
 import { session } from "../session.js";
@@ -47,8 +47,14 @@ page({
               const name = form.elements.namedItem("name").value.trim();
               const body = { type: form.type.value, credentials: kv(form.credentials.value), config: kv(form.config.value) };
               const existing = form.dataset.editing === name;
-              if (existing) await put(`${base}/${seg(name)}`, body);
-              else await post(base, { name, api_key: form.api_key.value, ...body });
+              const apiKey = form.api_key.value;
+              if (existing) {
+                // PUT has no api_key: it goes under the type's credential key (explicit ones win).
+                const t = types.find((x) => x.type === body.type);
+                if (apiKey && t && t.cred_key && !(t.cred_key in body.credentials)) body.credentials[t.cred_key] = apiKey;
+                await put(`${base}/${seg(name)}`, body);
+              }
+              else await post(base, { name, api_key: apiKey || undefined, ...body });
               form.reset();
               delete form.dataset.editing;
               toast(`Provider ${name} saved.`, "ok");
@@ -65,7 +71,8 @@ page({
       h("div", { class: "actions" }, save),
       status
     );
-    fill(ctx.view, h("p", null, h("a", { href: "#/gateways/" + seg(gw) }, "← " + gw)), h("h1", null, "Providers on ", gw), area, operator ? h("section", { class: "card" }, h("h2", null, "Add or update a provider"), form) : null);
+    const envBox = h("div", { "aria-live": "polite" });
+    fill(ctx.view, h("p", null, h("a", { href: "#/gateways/" + seg(gw) }, "← " + gw)), h("h1", null, "Providers on ", gw), area, envBox, operator ? h("section", { class: "card" }, h("h2", null, "Add or update a provider"), form) : null);
 
     async function load() {
       let data;
@@ -96,6 +103,7 @@ page({
                   ? h(
                       "div",
                       { class: "row-actions" },
+                      h("button", { type: "button", on: { click: (ev) => showEnv(p, ev.currentTarget) } }, "Environment"),
                       h("button", {
                         type: "button",
                         on: {
@@ -125,13 +133,37 @@ page({
                         },
                       }, "Delete")
                     )
-                  : "",
+                  : h("button", { type: "button", on: { click: (ev) => showEnv(p, ev.currentTarget) } }, "Environment"),
             },
           ],
           items,
           { caption: "Providers" }
         )
       );
+    }
+    async function showEnv(p, button) {
+      await busy(button, envBox, async () => {
+        const e = await get(`${base}/${seg(p.name)}/env`);
+        fill(
+          envBox,
+          h(
+            "section",
+            { class: "card" },
+            h("h2", null, `Environment of provider ${p.name}`),
+            (e.env || []).length
+              ? table(
+                  [
+                    { label: "Variable", cell: (x) => h("span", { class: "mono" }, x.key) },
+                    { label: "Source", cell: (x) => x.source || "—" },
+                    { label: "Value", cell: (x) => h("span", { class: "mono" }, x.redacted_value || "[REDACTED]") },
+                  ],
+                  e.env,
+                  { caption: "Provider environment" }
+                )
+              : emptyState("No environment variables.", null)
+          )
+        );
+      }, "Loading environment");
     }
     await load();
   },

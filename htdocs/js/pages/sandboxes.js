@@ -1,14 +1,14 @@
 // Sandboxes of a gateway: list, create wizard (template, image, providers, presets, environment)
-// with the operation's progress bar, and the sandbox page (overview, metadata, exec console,
-// delete). UNTESTED: written against the reference's documented API before it was merged here.
+// with the operation's progress bar, and the sandbox page (overview, metadata, exec console, logs
+// viewer with follow, SSH session, delete). The policy lives on its own page (policy.js).
 import { h, fill } from "../dom.js";
-import { get, post, patch, del, seg, api as call } from "../api.js";
+import { get, post, patch, del, seg, query, api as call } from "../api.js";
 import { session } from "../session.js";
 import { page, go } from "../router.js";
 import { followOperation } from "../operations.js";
 import {
   errorBox, spinner, emptyState, table, badge, labelChips, field, select, parseLabels, formatLabels,
-  fmtTime, toast, confirmDialog, busy, jsonBlock,
+  fmtTime, toast, confirmDialog, busy, secretPanel,
 } from "../ui.js";
 
 const PHASE = { ready: "ok", provisioning: "warn", error: "bad", deleting: "muted", unknown: "muted" };
@@ -101,9 +101,20 @@ page({
               const started = await post(gwApi(gw) + "/sandboxes", body);
               const op = await followOperation(status, started.operation_id, "Creating the sandbox", ctx.alive);
               if (!ctx.alive()) return;
-              toast(`Sandbox ${body.name || (op.result && op.result.name)} is ready.`, "ok");
-              const name = (op.result && op.result.name) || body.name;
-              go(`/gateways/${seg(gw)}/sandboxes/${seg(name)}`);
+              const r = op.result || {};
+              const name = r.name || body.name;
+              const failed = r.presets_failed || [];
+              status.append(
+                h(
+                  "div",
+                  { class: r.warning || failed.length ? "notice" : "ok-box", role: "status" },
+                  "Sandbox ", h("strong", null, name), " is ", badge(r.phase || "unknown", PHASE[r.phase]), ". ",
+                  r.warning ? h("div", null, r.warning) : null,
+                  failed.map((f) => h("div", null, `Preset ${f.preset} failed: ${f.error}`)),
+                  h("a", { class: "button primary", href: `#/gateways/${seg(gw)}/sandboxes/${seg(name)}` }, "Open the sandbox")
+                )
+              );
+              toast(`Sandbox ${name} is ${r.phase || "created"}.`, "ok");
             }, "Starting");
           },
         },
@@ -129,6 +140,8 @@ page({
         if (typeof sb.gpu === "boolean") form.gpu.checked = sb.gpu;
         const want = new Set(sb.presets || []);
         form.querySelectorAll("input[name=preset]").forEach((x) => (x.checked = want.has(x.value)));
+        const provs = new Set(sb.providers || []);
+        form.querySelectorAll("input[name=provider]").forEach((x) => (x.checked = provs.has(x.value)));
         if (sb.environment) form.environment.value = Object.entries(sb.environment).map(([k, v]) => `${k}=${v}`).join("\n");
       } catch (err) {
         fill(status, errorBox(err, "Template"));
@@ -177,6 +190,7 @@ page({
           { class: "props" },
           h("dt", null, "Image"), h("dd", { class: "mono" }, s.image || "default"),
           h("dt", null, "Namespace"), h("dd", null, s.namespace || "—"),
+          h("dt", null, "Created"), h("dd", null, s.created_at_ms ? fmtTime(new Date(s.created_at_ms).toISOString()) : "—"),
           h("dt", null, "Policy version"), h("dd", null, s.current_policy_version ? `v${s.current_policy_version}` : "—"),
           h("dt", null, "GPU"), h("dd", null, s.gpu ? "yes" : "no"),
           h("dt", null, "Description"), h("dd", null, s.description || "—"),
@@ -185,7 +199,8 @@ page({
         )
       ),
     ];
-    if (operator) sections.push(metaEditor(base, s, ctx), execConsole(base, ctx));
+    if (operator) sections.push(metaEditor(base, s, ctx), execConsole(base, ctx), sshSection(base));
+    sections.push(logsViewer(base, ctx));
     fill(ctx.view, sections);
 
     async function remove(button) {
@@ -239,17 +254,21 @@ function execConsole(base, ctx) {
           const command = form.command.value.trim();
           if (!command) return;
           await busy(run, status, async () => {
-            const started = await call("POST", base + "/exec", { command });
+            const timeout = Number(form.timeout.value) || 0;
+            const started = await call("POST", base + "/exec", { command, timeout_seconds: timeout });
             const op = await followOperation(status, started.operation_id, "Running", ctx.alive);
             const r = op.result || {};
+            const code = r.exit_code === null || r.exit_code === undefined ? "none" : String(r.exit_code);
             out.prepend(
               h(
                 "div",
-                { class: "card" },
+                { class: "card exec-result" },
                 h("div", { class: "mono" }, "$ ", command),
-                r.stdout ? h("pre", { class: "json" }, r.stdout) : null,
-                r.stderr ? h("pre", { class: "json warn-text" }, r.stderr) : null,
-                h("div", { class: r.exit_code === 0 ? "muted" : "warn-text" }, `exit code ${r.exit_code}`)
+                h("h3", { class: "small" }, "stdout"),
+                h("pre", { class: "json exec-stdout" }, r.stdout || ""),
+                h("h3", { class: "small" }, "stderr"),
+                h("pre", { class: "json exec-stderr warn-text" }, r.stderr || ""),
+                h("div", { class: ["exec-exit", r.exit_code === 0 ? "muted" : "warn-text"] }, `exit code ${code}`)
               )
             );
             status.textContent = "";
@@ -257,8 +276,109 @@ function execConsole(base, ctx) {
         },
       },
     },
-    field("Command", h("input", { name: "command", class: "mono", autocomplete: "off" })),
+    field("Command", h("input", { name: "command", class: "mono", autocomplete: "off" }), "Split with shell word rules; use sh -c '...' for pipes and redirections."),
+    field("Timeout (s)", h("input", { name: "timeout", type: "number", min: "0", max: "3600", value: "60" })),
     run
   );
   return h("section", { class: "card" }, h("h2", null, "Run a command"), form, status, out);
+}
+
+// An SSH session: the gateway's fields shown as text (the token once), and revoke.
+function sshSection(base) {
+  const status = h("div", { "aria-live": "polite" });
+  const out = h("div");
+  const open = h("button", { type: "button" }, "Create SSH session");
+  open.addEventListener("click", () =>
+    busy(open, status, async () => {
+      const x = await post(base + "/ssh");
+      const revoke = h("button", { type: "button", class: "danger" }, "Revoke this session");
+      revoke.addEventListener("click", () =>
+        busy(revoke, status, async () => {
+          const r = await call("DELETE", base + "/ssh", { token: x.token });
+          fill(out, h("p", { class: "muted" }, r.revoked ? "Session revoked." : "The gateway had no such session."));
+        }, "Revoking")
+      );
+      fill(
+        out,
+        h(
+          "dl",
+          { class: "props ssh-session" },
+          h("dt", null, "Gateway"), h("dd", { class: "mono" }, `${x.gateway_scheme}://${x.gateway_host}:${x.gateway_port}`),
+          h("dt", null, "Sandbox ID"), h("dd", { class: "mono" }, x.sandbox_id),
+          h("dt", null, "Host key fingerprint"), h("dd", { class: "mono" }, x.host_key_fingerprint || "—"),
+          h("dt", null, "Expires"), h("dd", null, x.expires_at_ms ? fmtTime(new Date(x.expires_at_ms).toISOString()) : "—")
+        ),
+        secretPanel("Session token", x.token, "Use it to open the SSH tunnel through the gateway. It is shown only now."),
+        revoke
+      );
+    }, "Opening")
+  );
+  return h("section", { class: "card" }, h("h2", null, "SSH session"), h("div", { class: "actions" }, open), status, out);
+}
+
+const LEVELS = ["", "error", "warn", "info", "debug", "trace"];
+
+// Logs with filters; "Follow" re-reads every 3 s while the page is open.
+function logsViewer(base, ctx) {
+  const box = h("div", { class: "log-box", tabindex: "0", role: "log", "aria-label": "Sandbox logs" });
+  const status = h("div", { "aria-live": "polite" });
+  const load = h("button", { type: "submit" }, "Show logs");
+  const follow = h("input", { type: "checkbox", name: "follow" });
+  let timer = null;
+  const form = h(
+    "form",
+    {
+      class: "form-inline",
+      on: {
+        submit: (ev) => {
+          ev.preventDefault();
+          busy(load, status, read, "Loading logs");
+        },
+      },
+    },
+    field("Lines", h("input", { name: "lines", type: "number", min: "1", max: "10000", value: "200" })),
+    field("Minimum level", select("min_level", LEVELS.map((l) => [l, l || "any"]), "")),
+    field("Sources", h("input", { name: "sources", placeholder: "sandbox,gateway", autocomplete: "off" })),
+    h("label", { class: "check" }, h("input", { type: "checkbox", name: "ocsf_only" }), " OCSF only"),
+    h("label", { class: "check" }, follow, " Follow"),
+    load
+  );
+  async function read() {
+    const q = query({
+      lines: form.lines.value,
+      min_level: form.min_level.value,
+      sources: form.sources.value.trim(),
+      ocsf_only: form.ocsf_only.checked ? "true" : "",
+    });
+    const lines = await get(base + "/logs" + q);
+    if (!ctx.alive()) return;
+    fill(
+      box,
+      lines.length
+        ? lines.map((l) =>
+            h(
+              "p",
+              { class: "log-line" },
+              h("span", { class: "muted" }, new Date(l.timestamp_ms).toISOString().slice(11, 23), " "),
+              badge(l.level, l.level === "ERROR" ? "bad" : l.level === "WARN" ? "warn" : "muted"),
+              ` [${l.source || "?"}] ${l.message}`,
+              l.fields && Object.keys(l.fields).length ? h("span", { class: "muted" }, " " + Object.entries(l.fields).map(([k, v]) => `${k}=${v}`).join(" ")) : null
+            )
+          )
+        : h("p", { class: "muted" }, "No log lines match.")
+    );
+    if (follow.checked) box.scrollTop = box.scrollHeight;
+  }
+  follow.addEventListener("change", () => {
+    if (timer) clearInterval(timer);
+    timer = null;
+    if (!follow.checked) return;
+    timer = setInterval(() => {
+      if (!ctx.alive()) return clearInterval(timer);
+      read().catch((err) => fill(status, errorBox(err)));
+    }, 3000);
+    busy(null, status, read, "Loading logs");
+  });
+  if (ctx.onLeave) ctx.onLeave(() => timer && clearInterval(timer));
+  return h("section", { class: "card logs" }, h("h2", null, "Logs"), form, status, box);
 }

@@ -1,5 +1,5 @@
 // Webhooks (admin): list, create (the signing secret shown once), pause/resume, test, delivery
-// log, delete. UNTESTED: written against the reference's documented API before it was merged here.
+// log, delete.
 import { h, fill } from "../dom.js";
 import { get, post, put, del, seg } from "../api.js";
 import { page } from "../router.js";
