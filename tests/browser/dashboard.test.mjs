@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import { env, launch, newPage, shot, settled, uniqueName, adminApi, dropAdminKey, request, resetLoginLimits, pem } from "./lib.mjs";
+import { env, launch, newPage, shot, settled, uniqueName, adminApi, dropAdminKey, request, resetLoginLimits, pem, ensureInference } from "./lib.mjs";
 
 const XSS = '<img src=x onerror="window.__bwXss=1">';
 // A label key with markup but no "=" (the form splits key=value at the first one).
@@ -16,6 +16,7 @@ const labelEnv = uniqueName("env");
 
 before(async () => {
   resetLoginLimits();
+  await ensureInference();
   browser = await launch();
 });
 
@@ -178,6 +179,31 @@ test("gateways: the settings editor writes through to the gateway, and deletes",
   });
   const after = await adminApi("GET", `/api/gateway/${gwName}/settings`);
   assert.equal(after.json.settings[key], null);
+});
+
+test("gateways: cluster inference is shown and set through the detail page", async () => {
+  const model = uniqueName("bt-model");
+  await asAdmin(async ({ page }) => {
+    await page.goto(`/#/gateways/${gwName}`);
+    const card = page.getByRole("region", { name: "Inference" });
+    // The default route ensureInference() set up is shown as text.
+    await card.locator(".inf-provider").getByText("bt-inference", { exact: true }).waitFor({ timeout: 20000 });
+    await card.getByLabel("Provider").fill("bt-inference");
+    await card.getByLabel("Model").fill(model);
+    await card.getByLabel("Route name").fill("sandbox-system");
+    await card.getByLabel("Timeout (seconds)").fill("45");
+    await card.getByLabel("Verify the endpoint").uncheck();
+    await card.getByRole("button", { name: "Save inference" }).click();
+    await page.getByText("Inference configuration saved.").waitFor({ timeout: 20000 });
+    await card.locator(".inf-model").getByText(model, { exact: true }).waitFor();
+    await shot(page, "gateway-inference");
+  });
+  const got = await adminApi("GET", `/api/gateways/${gwName}/inference?route_name=sandbox-system`);
+  assert.equal(got.status, 200, got.text);
+  assert.equal(got.json.model_id, model);
+  assert.equal(got.json.timeout_secs, 45);
+  const audit = await adminApi("GET", `/api/audit?action=inference.update&gateway=${gwName}`);
+  assert.ok(audit.json.total >= 1, "the inference write was audited");
 });
 
 test("XSS probe: markup in a description, labels and an error detail renders as text", async () => {

@@ -169,3 +169,16 @@ export async function settled(page) {
 export function pem(name) {
   return path.join(env.simCerts, name);
 }
+
+// The stack's simulator starts without cluster inference, and the gateway page asks for it: a
+// 404 there is a console error. Every gateway of these suites points at that simulator, so one
+// default route (with its provider) set up front keeps their pages free of expected errors.
+export async function ensureInference() {
+  const base = `/api/gateways/${env.simName}`;
+  const prov = await adminApi("POST", `${base}/providers`, { name: "bt-inference", type: "nvidia", api_key: "bt-inference-key" });
+  assert.ok(prov.status === 201 || prov.status === 409, prov.text);
+  const cur = await adminApi("GET", `${base}/inference`);
+  if (cur.status === 200) return;
+  const set = await adminApi("PUT", `${base}/inference`, { provider_name: "bt-inference", model_id: "bt-model", verify: false });
+  assert.equal(set.status, 200, set.text);
+}

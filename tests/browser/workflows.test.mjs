@@ -7,7 +7,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { env, launch, newPage, shot, settled, uniqueName, adminApi, dropAdminKey, resetLoginLimits } from "./lib.mjs";
+import { env, launch, newPage, shot, settled, uniqueName, adminApi, dropAdminKey, resetLoginLimits, ensureInference } from "./lib.mjs";
 
 const gw = env.simName;
 const simControl = process.env.BW_SIM_CONTROL;
@@ -22,6 +22,7 @@ let webhookId = null;
 
 before(async () => {
   resetLoginLimits();
+  await ensureInference();
   browser = await launch();
   const t = await newPage(browser);
   try {

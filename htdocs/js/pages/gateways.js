@@ -1,5 +1,6 @@
 // Gateways: the list with live health (polled), label filter, register form (mTLS PEM upload) and
-// the detail page (info, version notice, live health, test connection, metadata and settings).
+// the detail page (info, version notice, live health, test connection, metadata, settings and
+// cluster inference).
 import { h, fill, clear } from "../dom.js";
 import { get, post, patch, put, del, seg, query } from "../api.js";
 import { session } from "../session.js";
@@ -352,6 +353,7 @@ page({
       h("section", { class: "card", "aria-labelledby": "gw-info-h" }, h("h2", { id: "gw-info-h" }, "Details"), infoBox),
     ];
     if (admin) sections.push(metadataEditor(ctx, api, () => gw, reloadInfo));
+    sections.push(inferenceSection(ctx, "/api/gateways/" + seg(name) + "/inference", session.has("operator")));
     sections.push(settingsSection(ctx, api, admin));
     fill(ctx.view, sections);
     pollHealth();
@@ -382,6 +384,89 @@ function metadataEditor(ctx, api, current, reload) {
     status
   );
   return h("section", { class: "card", "aria-labelledby": "gw-meta-h" }, h("h2", { id: "gw-meta-h" }, "Description and labels"), form);
+}
+
+// Cluster inference: what the gateway routes sandbox model calls to, and (operator) the form that
+// sets it. The gateway validates the endpoint when asked; its answer is shown as text.
+function inferenceSection(ctx, api, canWrite) {
+  const box = h("div", null, progress("Reading the inference configuration"));
+  const status = h("div", { "aria-live": "polite" });
+  const section = h("section", { class: "card", "aria-labelledby": "gw-inf-h" }, h("h2", { id: "gw-inf-h" }, "Inference"), box);
+  let routeName = ""; // the route shown: the default one until a named route is saved
+
+  function current(inf) {
+    return h(
+      "dl",
+      { class: "props inference-current" },
+      h("dt", null, "Provider"), h("dd", { class: "inf-provider" }, inf.provider_name || "—"),
+      h("dt", null, "Model"), h("dd", { class: "inf-model mono" }, inf.model_id || "—"),
+      h("dt", null, "Route"), h("dd", null, inf.route_name || "default"),
+      h("dt", null, "Timeout"), h("dd", null, inf.timeout_secs ? `${inf.timeout_secs} s` : "gateway default"),
+      h("dt", null, "Version"), h("dd", null, String(inf.version ?? "—"))
+    );
+  }
+
+  function form(inf) {
+    const save = h("button", { type: "submit", class: "primary" }, "Save inference");
+    const f = h(
+      "form",
+      {
+        class: "inference-form",
+        on: {
+          submit: async (ev) => {
+            ev.preventDefault();
+            await busy(save, status, async () => {
+              const timeout = f.timeout_secs.value.trim();
+              if (timeout && !/^\d+$/.test(timeout)) throw new Error("The timeout must be a whole number of seconds.");
+              const answer = await put(api, {
+                provider_name: f.provider_name.value.trim(),
+                model_id: f.model_id.value.trim(),
+                route_name: f.route_name.value.trim(),
+                timeout_secs: timeout ? Number(timeout) : 0,
+                verify: f.verify.checked,
+              });
+              routeName = answer.route_name || "";
+              toast("Inference configuration saved.", "ok");
+              const checked = (answer.validated_endpoints || []).map((e) => `${e.url} (${e.protocol})`);
+              fill(status, h("div", { class: "ok-box" }, "Saved.", answer.validation_performed ? ` Endpoints checked by the gateway: ${checked.join(", ") || "none"}.` : " Not validated."));
+              await load(false);
+            }, "Saving");
+          },
+        },
+      },
+      field("Provider", h("input", { name: "provider_name", required: true, maxlength: "253", value: inf.provider_name || "" }), "The name of a provider on this gateway."),
+      field("Model", h("input", { name: "model_id", required: true, maxlength: "512", value: inf.model_id || "" })),
+      field("Route name", h("input", { name: "route_name", maxlength: "253", value: inf.route_name || "" }), "Empty: the default route."),
+      field("Timeout (seconds)", h("input", { name: "timeout_secs", inputmode: "numeric", value: inf.timeout_secs ? String(inf.timeout_secs) : "" }), "0..3600; empty: the gateway's default."),
+      field("Verify the endpoint", h("input", { type: "checkbox", name: "verify", checked: true })),
+      h("div", { class: "actions" }, save)
+    );
+    return f;
+  }
+
+  async function load(clearStatus = true) {
+    let inf = null;
+    try {
+      inf = await get(api + (routeName ? query({ route_name: routeName }) : ""));
+    } catch (err) {
+      // 404: nothing configured yet; anything else is shown as the API's detail.
+      if (!(err && err.status === 404)) {
+        if (ctx.alive()) fill(box, errorBox(err, "Could not read the inference configuration"));
+        return;
+      }
+    }
+    if (!ctx.alive()) return;
+    if (clearStatus) clear(status);
+    fill(
+      box,
+      inf ? current(inf) : emptyState("No cluster inference is configured.", canWrite ? "Set a provider and a model below." : "An operator can set one."),
+      canWrite ? form(inf || {}) : null,
+      status
+    );
+  }
+
+  load();
+  return section;
 }
 
 function settingsSection(ctx, api, admin) {
