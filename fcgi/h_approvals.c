@@ -149,16 +149,13 @@ static void reply_owned(struct bw_req *req, int status, struct json_object *o)
 /* A 422 on a query parameter. */
 static void reply_bad_query(struct bw_req *req, const char *key, const char *msg)
 {
-	struct json_object *errors = json_object_new_array(), *e = json_object_new_object(),
-			   *loc = json_object_new_array();
-	json_object_array_add(loc, json_object_new_string("query"));
-	json_object_array_add(loc, json_object_new_string(key));
-	json_object_object_add(e, "type", json_object_new_string("value_error"));
-	json_object_object_add(e, "loc", loc);
-	json_object_object_add(e, "msg", json_object_new_string(msg));
-	json_object_array_add(errors, e);
-	bw_reply_invalid(req, errors);
-	json_object_put(errors);
+	struct bw_verrs v;
+	if (!bw_verrs_init(&v, req->arena)) {
+		bw_reply_err(req, BW_ENOMEM);
+		return;
+	}
+	bw_verrs_query(&v, "value_error", key, msg, NULL);
+	bw_reply_invalid(req, v.list);
 }
 
 /* A query boolean (absent = false); false after replying 422. */
@@ -188,13 +185,14 @@ static bool wait_params(struct bw_req *req, bool *wait, int *timeout_s)
 	*timeout_s = WAIT_LIMIT_S;
 	if (!query_bool(req, "wait_loaded", wait))
 		return false;
-	const char *v = bw_req_query(req, "wait_timeout");
-	if (v == NULL)
-		return true;
-	char *end = NULL;
-	long n = strtol(v, &end, 10);
-	if (v[0] == '\0' || *end != '\0' || n < 1 || n > WAIT_LIMIT_S) {
-		reply_bad_query(req, "wait_timeout", "Input should be an integer from 1 to 30");
+	struct bw_verrs v;
+	long long n = WAIT_LIMIT_S;
+	if (!bw_verrs_init(&v, req->arena)) {
+		bw_reply_err(req, BW_ENOMEM);
+		return false;
+	}
+	if (!bw_query_int(req, &v, "wait_timeout", 1, WAIT_LIMIT_S, &n)) {
+		bw_reply_invalid(req, v.list);
 		return false;
 	}
 	*timeout_s = (int)n;

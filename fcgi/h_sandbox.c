@@ -72,16 +72,15 @@ void bw_h_sandbox_list(struct bw_req *req)
 {
 	long long limit = 100, offset = 0;
 	const char *gw = bw_req_param(req, "gw");
-	struct json_object *errors = json_object_new_array();
-	if (errors == NULL) {
+	struct bw_verrs v;
+	if (!bw_verrs_init(&v, req->arena)) {
 		bw_reply_err(req, BW_ENOMEM);
 		return;
 	}
-	bw_arena_defer(req->arena, bw_json_release, errors);
-	bw_lro_query_int(req, errors, "limit", 1, 1000, &limit);
-	bw_lro_query_int(req, errors, "offset", 0, 4294967295LL, &offset);
-	if (json_object_array_length(errors) > 0) {
-		bw_reply_invalid(req, errors);
+	bw_query_int(req, &v, "limit", 1, 1000, &limit);
+	bw_query_int(req, &v, "offset", 0, 4294967295LL, &offset);
+	if (bw_verrs_any(&v)) {
+		bw_reply_invalid(req, v.list);
 		return;
 	}
 	char **keys = bw_arena_zalloc(req->arena, (req->nqp + 1) * sizeof(char *));

@@ -471,39 +471,18 @@ static struct json_object *delivery_json(const struct bw_delivery *d)
 	return o;
 }
 
-/* ?limit= within 1..500 (422 otherwise, like the reference's query validation). */
+/* ?limit= within 1..500; false after replying 422. */
 static bool read_limit(struct bw_req *req, long long *limit)
 {
-	const char *v = bw_req_query(req, "limit");
+	struct bw_verrs v;
 	*limit = DELIVERIES_DEFAULT;
-	if (v == NULL)
-		return true;
-	char *end = NULL;
-	errno = 0;
-	long long n = strtoll(v, &end, 10);
-	if (v[0] != '\0' && *end == '\0' && errno == 0 && n >= 1 && n <= DELIVERIES_MAX) {
-		*limit = n;
-		return true;
-	}
-	struct json_object *errors = json_object_new_array(), *e = json_object_new_object(),
-			   *loc = json_object_new_array();
-	if (errors == NULL || e == NULL || loc == NULL) {
-		json_object_put(errors);
-		json_object_put(e);
-		json_object_put(loc);
+	if (!bw_verrs_init(&v, req->arena)) {
 		bw_reply_err(req, BW_ENOMEM);
 		return false;
 	}
-	json_object_array_add(loc, json_object_new_string("query"));
-	json_object_array_add(loc, json_object_new_string("limit"));
-	json_object_object_add(e, "type", json_object_new_string("value_error"));
-	json_object_object_add(e, "loc", loc);
-	json_object_object_add(e, "msg",
-			       json_object_new_string("limit must be an integer from 1 to 500"));
-	json_object_object_add(e, "input", json_object_new_string(v));
-	json_object_array_add(errors, e);
-	bw_reply_invalid(req, errors);
-	json_object_put(errors);
+	if (bw_query_int(req, &v, "limit", 1, DELIVERIES_MAX, limit))
+		return true;
+	bw_reply_invalid(req, v.list);
 	return false;
 }
 
