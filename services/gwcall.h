@@ -17,10 +17,12 @@
 enum bw_err bw_gwcall_target(struct bw_svc *svc, const char *gw, struct bw_gateway_creds *creds,
 			     struct bw_gw_target *t);
 
-/* GetSandbox(name) → *id (arena). BW_OK with res->st telling how the call went; a sandbox
- * without an id is BW_GW_FAILED. */
-enum bw_err bw_gwcall_sandbox_id(struct bw_svc *svc, const struct bw_gw_target *t,
-				 const char *sandbox, const char **id, struct bw_gw_result *res);
+/* The id-keyed RPCs' first step: gateway gw's target into *t (as bw_gwcall_target), then
+ * GetSandbox(sandbox) → *id (arena). BW_OK with res->st telling how the call went; a sandbox
+ * without an id is BW_GW_FAILED. *id is NULL unless both worked. */
+enum bw_err bw_gwcall_sandbox_id(struct bw_svc *svc, const char *gw, const char *sandbox,
+				 struct bw_gateway_creds *creds, struct bw_gw_target *t,
+				 const char **id, struct bw_gw_result *res);
 
 /* Commits entry (and, when event_type is not NULL, the webhook event with event_data) in one
  * transaction. */
