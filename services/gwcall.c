@@ -15,6 +15,20 @@ enum bw_err bw_gwcall_target(struct bw_svc *svc, const char *gw, struct bw_gatew
 	return bw_registry_creds(svc, gw, creds);
 }
 
+enum bw_err bw_gwcall_unary(struct bw_svc *svc, const char *gw, const char *method,
+			    const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc,
+			    bool idempotent, ProtobufCMessage **resp, struct bw_gw_result *res)
+{
+	struct bw_gateway_creds creds;
+	struct bw_gw_target t;
+	*resp = NULL;
+	enum bw_err rc = bw_gwcall_target(svc, gw, &creds, &t);
+	if (rc != BW_OK)
+		return rc;
+	*res = bw_gw_unary(&t, method, req, desc, idempotent, resp);
+	return BW_OK;
+}
+
 enum bw_err bw_gwcall_sandbox_id(struct bw_svc *svc, const char *gw, const char *sandbox,
 				 struct bw_gateway_creds *creds, struct bw_gw_target *t,
 				 const char **id, struct bw_gw_result *res)

@@ -1,7 +1,7 @@
-/* gwcall: what the gateway-scoped services (providers, inference, sandbox details) share
- * around one gateway call — the target from the registry, the sandbox name → id lookup that
- * the id-keyed RPCs need, and the audit transaction of a write whose effect lives on the
- * gateway (optional webhook event first, the audit row last). */
+/* gwcall: what the gateway-scoped services (providers, inference, sandbox details, policy,
+ * approvals) share around one gateway call — the target from the registry, one unary call on
+ * it, the sandbox name → id lookup that the id-keyed RPCs need, and the audit transaction of a
+ * write whose effect lives on the gateway (optional webhook event first, the audit row last). */
 #ifndef BW_GWCALL_H
 #define BW_GWCALL_H
 
@@ -16,6 +16,13 @@
  * unregistered gateway. */
 enum bw_err bw_gwcall_target(struct bw_svc *svc, const char *gw, struct bw_gateway_creds *creds,
 			     struct bw_gw_target *t);
+
+/* One unary call on gateway gw with its stored credentials (bw_gw_unary's arguments);
+ * BW_ENOTFOUND for an unregistered gateway, else BW_OK with res->st telling how the call went and
+ * *resp (the caller frees it) when BW_GW_OK. */
+enum bw_err bw_gwcall_unary(struct bw_svc *svc, const char *gw, const char *method,
+			    const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc,
+			    bool idempotent, ProtobufCMessage **resp, struct bw_gw_result *res);
 
 /* The id-keyed RPCs' first step: gateway gw's target into *t (as bw_gwcall_target), then
  * GetSandbox(sandbox) → *id (arena). BW_OK with res->st telling how the call went; a sandbox

@@ -175,21 +175,6 @@ struct json_object *bw_provider_json(const ProtobufCMessage *msg)
 	return o;
 }
 
-/* One unary call on gateway gw; *resp on BW_GW_OK. */
-static enum bw_err call(struct bw_svc *svc, const char *gw, const char *method,
-			const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc,
-			bool idempotent, ProtobufCMessage **resp, struct bw_gw_result *res)
-{
-	struct bw_gateway_creds creds;
-	struct bw_gw_target t;
-	*resp = NULL;
-	enum bw_err rc = bw_gwcall_target(svc, gw, &creds, &t);
-	if (rc != BW_OK)
-		return rc;
-	*res = bw_gw_unary(&t, method, req, desc, idempotent, resp);
-	return BW_OK;
-}
-
 /* *out = the rendered provider of a ProviderResponse (freed here). */
 static enum bw_err provider_out(ProtobufCMessage *resp, struct json_object **out)
 {
@@ -208,8 +193,8 @@ enum bw_err bw_providers_list(struct bw_svc *svc, const char *gw, unsigned limit
 	req.offset = offset;
 	*out = NULL;
 	enum bw_err rc =
-	    call(svc, gw, RPC("ListProviders"), &req.base,
-		 &openshell__v1__list_providers_response__descriptor, true, &resp, res);
+	    bw_gwcall_unary(svc, gw, RPC("ListProviders"), &req.base,
+			    &openshell__v1__list_providers_response__descriptor, true, &resp, res);
 	if (rc != BW_OK || res->st != BW_GW_OK)
 		return rc;
 	Openshell__V1__ListProvidersResponse *l = (Openshell__V1__ListProvidersResponse *)resp;
@@ -238,8 +223,8 @@ static enum bw_err get_provider(struct bw_svc *svc, const char *gw, const char *
 {
 	Openshell__V1__GetProviderRequest req = OPENSHELL__V1__GET_PROVIDER_REQUEST__INIT;
 	req.name = (char *)name;
-	return call(svc, gw, RPC("GetProvider"), &req.base,
-		    &openshell__v1__provider_response__descriptor, true, resp, res);
+	return bw_gwcall_unary(svc, gw, RPC("GetProvider"), &req.base,
+			       &openshell__v1__provider_response__descriptor, true, resp, res);
 }
 
 enum bw_err bw_providers_get(struct bw_svc *svc, const char *gw, const char *name,
@@ -351,13 +336,14 @@ static enum bw_err write_provider(struct bw_svc *svc, const char *gw, const char
 		Openshell__V1__CreateProviderRequest req =
 		    OPENSHELL__V1__CREATE_PROVIDER_REQUEST__INIT;
 		req.provider = p;
-		return call(svc, gw, method, &req.base,
-			    &openshell__v1__provider_response__descriptor, false, resp, res);
+		return bw_gwcall_unary(svc, gw, method, &req.base,
+				       &openshell__v1__provider_response__descriptor, false, resp,
+				       res);
 	}
 	Openshell__V1__UpdateProviderRequest req = OPENSHELL__V1__UPDATE_PROVIDER_REQUEST__INIT;
 	req.provider = p;
-	return call(svc, gw, method, &req.base, &openshell__v1__provider_response__descriptor,
-		    false, resp, res);
+	return bw_gwcall_unary(svc, gw, method, &req.base,
+			       &openshell__v1__provider_response__descriptor, false, resp, res);
 }
 
 enum bw_err bw_providers_create(struct bw_svc *svc, const struct bw_actor *actor, const char *gw,
@@ -428,9 +414,9 @@ enum bw_err bw_providers_delete(struct bw_svc *svc, const struct bw_actor *actor
 	Openshell__V1__DeleteProviderRequest req = OPENSHELL__V1__DELETE_PROVIDER_REQUEST__INIT;
 	req.name = (char *)name;
 	*deleted = false;
-	enum bw_err rc =
-	    call(svc, gw, RPC("DeleteProvider"), &req.base,
-		 &openshell__v1__delete_provider_response__descriptor, false, &resp, res);
+	enum bw_err rc = bw_gwcall_unary(svc, gw, RPC("DeleteProvider"), &req.base,
+					 &openshell__v1__delete_provider_response__descriptor,
+					 false, &resp, res);
 	if (rc != BW_OK || res->st != BW_GW_OK)
 		return rc;
 	*deleted = ((Openshell__V1__DeleteProviderResponse *)resp)->deleted;
@@ -469,9 +455,9 @@ enum bw_err bw_providers_refresh_status(struct bw_svc *svc, const char *gw, cons
 	req.provider = (char *)name;
 	req.credential_key = (char *)key;
 	*out = NULL;
-	enum bw_err rc = call(svc, gw, RPC("GetProviderRefreshStatus"), &req.base,
-			      &openshell__v1__get_provider_refresh_status_response__descriptor,
-			      true, &resp, res);
+	enum bw_err rc = bw_gwcall_unary(
+	    svc, gw, RPC("GetProviderRefreshStatus"), &req.base,
+	    &openshell__v1__get_provider_refresh_status_response__descriptor, true, &resp, res);
 	if (rc != BW_OK || res->st != BW_GW_OK)
 		return rc;
 	Openshell__V1__GetProviderRefreshStatusResponse *r =
@@ -553,9 +539,9 @@ enum bw_err bw_providers_refresh_configure(struct bw_svc *svc, const struct bw_a
 		    OPENSHELL__V1__CONFIGURE_PROVIDER_REFRESH_REQUEST__OPT_EXPIRES_AT_MS_EXPIRES_AT_MS;
 		req.expires_at_ms = in->expires_at_ms;
 	}
-	rc = call(svc, gw, RPC("ConfigureProviderRefresh"), &req.base,
-		  &openshell__v1__configure_provider_refresh_response__descriptor, false, &resp,
-		  res);
+	rc = bw_gwcall_unary(svc, gw, RPC("ConfigureProviderRefresh"), &req.base,
+			     &openshell__v1__configure_provider_refresh_response__descriptor, false,
+			     &resp, res);
 	if (rc != BW_OK || res->st != BW_GW_OK)
 		return rc;
 	return refresh_done(svc, actor, gw, "provider.refresh.configure", in->name, in->key,
@@ -572,9 +558,9 @@ enum bw_err bw_providers_refresh_rotate(struct bw_svc *svc, const struct bw_acto
 	req.provider = (char *)name;
 	req.credential_key = (char *)key;
 	*out = NULL;
-	enum bw_err rc = call(svc, gw, RPC("RotateProviderCredential"), &req.base,
-			      &openshell__v1__rotate_provider_credential_response__descriptor,
-			      false, &resp, res);
+	enum bw_err rc = bw_gwcall_unary(
+	    svc, gw, RPC("RotateProviderCredential"), &req.base,
+	    &openshell__v1__rotate_provider_credential_response__descriptor, false, &resp, res);
 	if (rc != BW_OK || res->st != BW_GW_OK)
 		return rc;
 	return refresh_done(svc, actor, gw, "provider.refresh.rotate", name, key, NULL, resp, out);
@@ -590,9 +576,9 @@ enum bw_err bw_providers_refresh_delete(struct bw_svc *svc, const struct bw_acto
 	req.provider = (char *)name;
 	req.credential_key = (char *)key;
 	*deleted = false;
-	enum bw_err rc =
-	    call(svc, gw, RPC("DeleteProviderRefresh"), &req.base,
-		 &openshell__v1__delete_provider_refresh_response__descriptor, false, &resp, res);
+	enum bw_err rc = bw_gwcall_unary(
+	    svc, gw, RPC("DeleteProviderRefresh"), &req.base,
+	    &openshell__v1__delete_provider_refresh_response__descriptor, false, &resp, res);
 	if (rc != BW_OK || res->st != BW_GW_OK)
 		return rc;
 	*deleted = ((Openshell__V1__DeleteProviderRefreshResponse *)resp)->deleted;
