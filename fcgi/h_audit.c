@@ -62,11 +62,6 @@ static bool read_filters(struct bw_req *req, struct bw_audit_filter *f)
 	return true;
 }
 
-static struct json_object *str_or_null(const char *s)
-{
-	return s != NULL ? json_object_new_string(s) : NULL;
-}
-
 /* The stored detail parsed (a new reference), the raw text when it is not JSON, NULL when
  * empty. */
 static struct json_object *detail_value(const struct bw_audit_entry *e)
@@ -87,16 +82,16 @@ static struct json_object *entry_json(const struct bw_audit_entry *e)
 	if (o == NULL)
 		return NULL;
 	json_object_object_add(o, "id", json_object_new_int64(e->id));
-	json_object_object_add(o, "timestamp", str_or_null(e->timestamp));
-	json_object_object_add(o, "actor", str_or_null(e->actor));
-	json_object_object_add(o, "actor_role", str_or_null(e->actor_role));
-	json_object_object_add(o, "action", str_or_null(e->action));
-	json_object_object_add(o, "resource_type", str_or_null(e->resource_type));
-	json_object_object_add(o, "resource_id", str_or_null(e->resource_id));
-	json_object_object_add(o, "gateway", str_or_null(e->gateway));
+	json_object_object_add(o, "timestamp", bw_json_str_or_null(e->timestamp));
+	json_object_object_add(o, "actor", bw_json_str_or_null(e->actor));
+	json_object_object_add(o, "actor_role", bw_json_str_or_null(e->actor_role));
+	json_object_object_add(o, "action", bw_json_str_or_null(e->action));
+	json_object_object_add(o, "resource_type", bw_json_str_or_null(e->resource_type));
+	json_object_object_add(o, "resource_id", bw_json_str_or_null(e->resource_id));
+	json_object_object_add(o, "gateway", bw_json_str_or_null(e->gateway));
 	json_object_object_add(o, "detail", detail_value(e));
-	json_object_object_add(o, "client_ip", str_or_null(e->client_ip));
-	json_object_object_add(o, "request_id", str_or_null(e->request_id));
+	json_object_object_add(o, "client_ip", bw_json_str_or_null(e->client_ip));
+	json_object_object_add(o, "request_id", bw_json_str_or_null(e->request_id));
 	return o;
 }
 

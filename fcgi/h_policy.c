@@ -48,16 +48,6 @@ static bool unpinned(struct bw_req *req, const struct bw_polctx *c)
 	return bw_reply_unless_pinned(req, c->gateway, c->sandbox);
 }
 
-static void reply_owned(struct bw_req *req, int status, struct json_object *o)
-{
-	if (o == NULL) {
-		bw_reply_err(req, BW_ENOMEM);
-		return;
-	}
-	bw_reply_json(req, status, o);
-	json_object_put(o);
-}
-
 /* A failed gateway call of a policy route: the gateway's own reason is kept for refusals of
  * the content (it tells the operator which rule of the sandbox was broken). */
 static void reply_gw(struct bw_req *req, const struct bw_polctx *c)
@@ -80,7 +70,7 @@ static void reply_result(struct bw_req *req, const struct bw_polctx *c, enum bw_
 		return;
 	}
 	if (rc == BW_OK) {
-		reply_owned(req, 200, obj);
+		bw_reply_json_owned(req, 200, obj);
 		return;
 	}
 	json_object_put(obj);
@@ -454,13 +444,13 @@ void bw_h_policy_apply(struct bw_req *req)
 		bw_reply_problem(req, 400, "POLICY_ERROR", "%s", c.why);
 		return;
 	case BW_APPLY_MISMATCH:
-		reply_owned(req, 409, out);
+		bw_reply_json_owned(req, 409, out);
 		return;
 	case BW_APPLY_DEFERRED:
-		reply_owned(req, 202, out);
+		bw_reply_json_owned(req, 202, out);
 		return;
 	case BW_APPLY_DONE:
-		reply_owned(req, 200, out);
+		bw_reply_json_owned(req, 200, out);
 		return;
 	}
 }
@@ -480,7 +470,7 @@ void bw_h_pin_get(struct bw_req *req)
 	else if (!pinned)
 		bw_reply_problem(req, 404, NULL, "No active pin for this sandbox");
 	else
-		reply_owned(req, 200, bw_pin_json(&pin));
+		bw_reply_json_owned(req, 200, bw_pin_json(&pin));
 }
 
 /* The expiry as stored ("YYYY-MM-DD HH:MM:SS.ffffff" UTC) or NULL; false after replying 400. */
@@ -560,7 +550,7 @@ void bw_h_pin_set(struct bw_req *req)
 	if (rc != BW_OK)
 		bw_reply_err(req, rc);
 	else
-		reply_owned(req, 200, bw_pin_json(&pin));
+		bw_reply_json_owned(req, 200, bw_pin_json(&pin));
 }
 
 void bw_h_pin_delete(struct bw_req *req)

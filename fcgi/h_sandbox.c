@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fcgi/body.h"
+#include "fcgi/gwreply.h"
 #include "fcgi/lro.h"
 #include "lib/jsonu.h"
 #include "fcgi/request.h"
@@ -44,16 +45,6 @@ static const char *sandbox_param(struct bw_req *req)
 		return NULL;
 	}
 	return name;
-}
-
-static void reply_owned(struct bw_req *req, int status, struct json_object *o)
-{
-	if (o == NULL) {
-		bw_reply_err(req, BW_ENOMEM);
-		return;
-	}
-	bw_reply_json(req, status, o);
-	json_object_put(o);
 }
 
 static bool labels_match(struct json_object *rec, char **keys, char **vals, size_t n)
@@ -119,7 +110,7 @@ void bw_h_sandbox_list(struct bw_req *req)
 	struct json_object *o = json_object_new_object();
 	json_object_object_add(o, "items", kept);
 	json_object_object_add(o, "total", NULL);
-	reply_owned(req, 200, o);
+	bw_reply_json_owned(req, 200, o);
 }
 
 void bw_h_sandbox_get(struct bw_req *req)
@@ -134,7 +125,7 @@ void bw_h_sandbox_get(struct bw_req *req)
 		bw_lro_reply_gw(req, gw, rc, &res);
 		return;
 	}
-	reply_owned(req, 200, rec);
+	bw_reply_json_owned(req, 200, rec);
 }
 
 /* description and labels of a create or PATCH body; false after replying. */
@@ -179,7 +170,7 @@ void bw_h_sandbox_patch(struct bw_req *req)
 		bw_lro_reply_gw(req, gw, rc, &res);
 		return;
 	}
-	reply_owned(req, 200, rec);
+	bw_reply_json_owned(req, 200, rec);
 }
 
 void bw_h_sandbox_delete(struct bw_req *req)
@@ -196,7 +187,7 @@ void bw_h_sandbox_delete(struct bw_req *req)
 	}
 	struct json_object *o = json_object_new_object();
 	json_object_object_add(o, "deleted", json_object_new_boolean(deleted));
-	reply_owned(req, 200, o);
+	bw_reply_json_owned(req, 200, o);
 }
 
 /* An array of at most max strings (each at most maxlen code points, 0 = any). */
@@ -288,7 +279,7 @@ static void start_op(struct bw_req *req, struct bw_op_new *op)
 	/* Unregistered gateways are "not connected" (reference), before any row is written. */
 	enum bw_err rc = bw_registry_get(&req->svc, op->gateway, &g);
 	if (rc != BW_OK) {
-		bw_lro_reply_gw(req, op->gateway, rc, NULL);
+		bw_reply_gw_local(req, op->gateway, rc);
 		return;
 	}
 	rc = bw_op_create(&req->svc, &req->actor, op, &ref, &replayed);

@@ -22,6 +22,21 @@ static bool names(struct bw_req *req, const char **gw, const char **sandbox)
 	return *sandbox != NULL;
 }
 
+/* The next item of a comma-separated list being cut up in place by strtok_r (copy on the first
+ * call, NULL after), without its surrounding spaces; NULL after the last. */
+static char *next_item(char *copy, char **save)
+{
+	char *tok = strtok_r(copy, ",", save);
+	if (tok == NULL)
+		return NULL;
+	while (*tok == ' ')
+		tok++;
+	size_t n = strlen(tok);
+	while (n > 0 && tok[n - 1] == ' ')
+		tok[--n] = '\0';
+	return tok;
+}
+
 /* sources: comma-separated, each trimmed item 1..32 of [a-z0-9_-], at most 8. */
 static void parse_sources(struct bw_req *req, struct bw_verrs *v, struct bw_logs_query *q)
 {
@@ -32,13 +47,8 @@ static void parse_sources(struct bw_req *req, struct bw_verrs *v, struct bw_logs
 	if (copy == NULL)
 		return;
 	char *save = NULL;
-	for (char *tok = strtok_r(copy, ",", &save); tok != NULL;
-	     tok = strtok_r(NULL, ",", &save)) {
-		while (*tok == ' ')
-			tok++;
+	for (char *tok = next_item(copy, &save); tok != NULL; tok = next_item(NULL, &save)) {
 		size_t n = strlen(tok);
-		while (n > 0 && tok[n - 1] == ' ')
-			tok[--n] = '\0';
 		bool ok =
 		    n > 0 && n <= 32 && strspn(tok, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
 		if (!ok || q->n_sources == BW_LOG_SOURCES_MAX) {
@@ -63,13 +73,8 @@ static void parse_set(struct bw_req *req, struct bw_verrs *v, const char *name,
 	if (copy == NULL)
 		return;
 	char *save = NULL;
-	for (char *tok = strtok_r(copy, ",", &save); tok != NULL;
-	     tok = strtok_r(NULL, ",", &save)) {
-		while (*tok == ' ')
-			tok++;
+	for (char *tok = next_item(copy, &save); tok != NULL; tok = next_item(NULL, &save)) {
 		size_t len = strlen(tok);
-		while (len > 0 && tok[len - 1] == ' ')
-			tok[--len] = '\0';
 		for (size_t i = 0; i < len; i++)
 			tok[i] = (char)toupper((unsigned char)tok[i]);
 		if (len == 0 || !known(tok) || *n == BW_LOG_SOURCES_MAX) {

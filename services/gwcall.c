@@ -68,9 +68,5 @@ enum bw_err bw_gwcall_audit(struct bw_svc *svc, const struct bw_actor *actor,
 		rc = bw_event_emit(svc, event_type, entry->gateway_name, event_data);
 	if (rc == BW_OK)
 		rc = bw_audit_write(svc, actor, entry);
-	if (rc == BW_OK)
-		rc = bw_db_commit(svc->db);
-	else
-		bw_db_rollback(svc->db);
-	return rc;
+	return bw_db_end(svc->db, rc);
 }

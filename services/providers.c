@@ -317,9 +317,13 @@ static enum bw_err write_provider(struct bw_svc *svc, const char *gw, const char
 				  Openshell__Datamodel__V1__Provider *p, const char *type,
 				  ProtobufCMessage **resp, struct bw_gw_result *res)
 {
-	Openshell__Datamodel__V1__ObjectMeta meta = OPENSHELL__DATAMODEL__V1__OBJECT_META__INIT;
-	meta.name = (char *)in->name;
-	p->metadata = &meta;
+	/* Arena memory: p (the caller's) keeps pointing at it after this returns. */
+	Openshell__Datamodel__V1__ObjectMeta *meta = bw_arena_alloc(svc->arena, sizeof(*meta));
+	if (meta == NULL)
+		return BW_ENOMEM;
+	*meta = (Openshell__Datamodel__V1__ObjectMeta)OPENSHELL__DATAMODEL__V1__OBJECT_META__INIT;
+	meta->name = (char *)in->name;
+	p->metadata = meta;
 	p->type = (char *)type;
 	const struct bw_provider_type *ty = bw_provider_type_find(type);
 	const char *api_key = in->api_key != NULL && in->api_key[0] != '\0' ? in->api_key : NULL;
