@@ -1,6 +1,8 @@
 /* body: see body.h. */
 #include "config.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,7 +19,9 @@ bool bw_verrs_init(struct bw_verrs *v, struct bw_arena *a)
 	return true;
 }
 
-void bw_verrs_add(struct bw_verrs *v, const char *type, const char *field, const char *msg)
+/* One entry at loc [where, field] (field may be NULL); input, when not NULL, is echoed. */
+static void add_at(struct bw_verrs *v, const char *where, const char *type, const char *field,
+		   const char *msg, const char *input)
 {
 	struct json_object *e = json_object_new_object();
 	struct json_object *loc = json_object_new_array();
@@ -26,13 +30,55 @@ void bw_verrs_add(struct bw_verrs *v, const char *type, const char *field, const
 		json_object_put(loc);
 		return;
 	}
-	json_object_array_add(loc, json_object_new_string("body"));
+	json_object_array_add(loc, json_object_new_string(where));
 	if (field != NULL)
 		json_object_array_add(loc, json_object_new_string(field));
 	json_object_object_add(e, "type", json_object_new_string(type));
 	json_object_object_add(e, "loc", loc);
 	json_object_object_add(e, "msg", json_object_new_string(msg));
+	if (input != NULL)
+		json_object_object_add(e, "input", json_object_new_string(input));
 	json_object_array_add(v->list, e);
+}
+
+void bw_verrs_add(struct bw_verrs *v, const char *type, const char *field, const char *msg)
+{
+	add_at(v, "body", type, field, msg, NULL);
+}
+
+void bw_verrs_query(struct bw_verrs *v, const char *type, const char *name, const char *msg,
+		    const char *input)
+{
+	add_at(v, "query", type, name, msg, input);
+}
+
+#define INT_PARSING_MSG "Input should be a valid integer, unable to parse string as an integer"
+
+bool bw_query_int(struct bw_req *req, struct bw_verrs *v, const char *name, long long min,
+		  long long max, long long *out)
+{
+	const char *s = bw_req_query(req, name);
+	if (s == NULL)
+		return true;
+	char *end = NULL, msg[96];
+	errno = 0;
+	long long n = strtoll(s, &end, 10);
+	if (s[0] == '\0' || errno != 0 || *end != '\0') {
+		bw_verrs_query(v, "int_parsing", name, INT_PARSING_MSG, s);
+		return false;
+	}
+	if (n < min) {
+		snprintf(msg, sizeof(msg), "Input should be greater than or equal to %lld", min);
+		bw_verrs_query(v, "greater_than_equal", name, msg, s);
+		return false;
+	}
+	if (max >= 0 && n > max) {
+		snprintf(msg, sizeof(msg), "Input should be less than or equal to %lld", max);
+		bw_verrs_query(v, "less_than_equal", name, msg, s);
+		return false;
+	}
+	*out = n;
+	return true;
 }
 
 static struct json_object *member(struct json_object *body, const char *key, unsigned flags,
@@ -114,18 +160,12 @@ bool bw_path_int(struct bw_req *req, const char *name, long long *out)
 		*out = strtoll(s, NULL, 10);
 		return true;
 	}
-	struct json_object *errors = json_object_new_array();
-	struct json_object *e = json_object_new_object();
-	struct json_object *loc = json_object_new_array();
-	json_object_array_add(loc, json_object_new_string("path"));
-	json_object_array_add(loc, json_object_new_string(name));
-	json_object_object_add(e, "type", json_object_new_string("int_parsing"));
-	json_object_object_add(e, "loc", loc);
-	json_object_object_add(e, "msg",
-			       json_object_new_string("Input should be a valid integer, unable to "
-						      "parse string as an integer"));
-	json_object_array_add(errors, e);
-	bw_reply_invalid(req, errors);
-	json_object_put(errors);
+	struct bw_verrs v;
+	if (!bw_verrs_init(&v, req->arena)) {
+		bw_reply_err(req, BW_ENOMEM);
+		return false;
+	}
+	add_at(&v, "path", "int_parsing", name, INT_PARSING_MSG, NULL);
+	bw_reply_invalid(req, v.list);
 	return false;
 }

@@ -108,52 +108,6 @@ void bw_gwreply_done(struct bw_req *req, const char *gw, enum bw_err rc,
 	json_object_put(o);
 }
 
-void bw_gwreply_query_error(struct bw_verrs *v, const char *type, const char *name, const char *msg)
-{
-	struct json_object *e = json_object_new_object();
-	struct json_object *loc = json_object_new_array();
-	if (e == NULL || loc == NULL) {
-		json_object_put(e);
-		json_object_put(loc);
-		return;
-	}
-	json_object_array_add(loc, json_object_new_string("query"));
-	json_object_array_add(loc, json_object_new_string(name));
-	json_object_object_add(e, "type", json_object_new_string(type));
-	json_object_object_add(e, "loc", loc);
-	json_object_object_add(e, "msg", json_object_new_string(msg));
-	json_object_array_add(v->list, e);
-}
-
-long long bw_gwreply_query_int(struct bw_req *req, struct bw_verrs *v, const char *name,
-			       long long def, long long min, long long max)
-{
-	const char *s = bw_req_query(req, name);
-	if (s == NULL)
-		return def;
-	size_t n = strlen(s);
-	size_t skip = s[0] == '-' ? 1 : 0;
-	if (n == skip || n - skip > 15 || strspn(s + skip, "0123456789") != n - skip) {
-		bw_gwreply_query_error(v, "int_parsing", name,
-				       "Input should be a valid integer, unable to parse string "
-				       "as an integer");
-		return def;
-	}
-	long long x = strtoll(s, NULL, 10);
-	char msg[96];
-	if (x < min) {
-		snprintf(msg, sizeof(msg), "Input should be greater than or equal to %lld", min);
-		bw_gwreply_query_error(v, "greater_than_equal", name, msg);
-		return def;
-	}
-	if (x > max) {
-		snprintf(msg, sizeof(msg), "Input should be less than or equal to %lld", max);
-		bw_gwreply_query_error(v, "less_than_equal", name, msg);
-		return def;
-	}
-	return x;
-}
-
 bool bw_gwreply_env_key(const char *s)
 {
 	size_t n = strlen(s);

@@ -33,14 +33,6 @@ const char *bw_gwreply_name(struct bw_req *req, const char *param, const char *w
 void bw_gwreply_done(struct bw_req *req, const char *gw, enum bw_err rc,
 		     const struct bw_gw_result *r, int status, struct json_object *o);
 
-/* Adds a request-validation error at loc ["query", name]. */
-void bw_gwreply_query_error(struct bw_verrs *v, const char *type, const char *name,
-			    const char *msg);
-
-/* The integer query parameter name in [min, max] (def when absent); problems go to v. */
-long long bw_gwreply_query_int(struct bw_req *req, struct bw_verrs *v, const char *name,
-			       long long def, long long min, long long max);
-
 /* Checks a JSON object of string values (credentials, config, material) in body field field:
  * at most max entries, keys 1..256 code points (env-var names when env_keys), values strings of
  * at most 8192 code points without NUL. Problems go to v (loc ["body", field]). */

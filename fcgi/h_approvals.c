@@ -72,50 +72,6 @@ static bool target_of(struct bw_req *req, struct target *t)
 	return true;
 }
 
-static void reply_gw(struct bw_req *req, const char *gw, const struct bw_gw_result *r)
-{
-	switch (r->st) {
-	case BW_GW_OK:
-		bw_reply_err(req, BW_EIO);
-		return;
-	case BW_GW_NOT_CONNECTED:
-		bw_reply_problem(req, 503, "GATEWAY_NOT_CONNECTED", "Gateway '%s' not connected.",
-				 gw);
-		return;
-	case BW_GW_INVALID:
-		bw_reply_problem(req, 400, "VALIDATION_ERROR", "gRPC error: %s", r->code_name);
-		return;
-	case BW_GW_NOT_FOUND:
-		bw_reply_problem(req, 404, "NOT_FOUND", "gRPC error: NOT_FOUND");
-		return;
-	case BW_GW_CONFLICT:
-		bw_reply_problem(req, 409, "CONFLICT", "gRPC error: %s", r->code_name);
-		return;
-	case BW_GW_PERMISSION:
-		bw_reply_problem(req, 403, "PERMISSION_DENIED",
-				 "Permission denied by the gateway.");
-		return;
-	case BW_GW_UNAUTHENTICATED:
-		bw_reply_problem(req, 401, "AUTHENTICATION_REQUIRED",
-				 "Authentication required. Check gateway credentials.");
-		return;
-	case BW_GW_EXHAUSTED:
-		bw_reply_problem(req, 429, "CONFLICT", "gRPC error: RESOURCE_EXHAUSTED");
-		return;
-	case BW_GW_TIMEOUT:
-		bw_reply_problem(req, 504, "TIMEOUT", "gRPC error: DEADLINE_EXCEEDED");
-		return;
-	case BW_GW_UNIMPLEMENTED:
-		bw_reply_problem(req, 500, "INTERNAL_ERROR",
-				 "Not supported by the current gateway version.");
-		return;
-	case BW_GW_FAILED:
-		bw_reply_problem(req, 500, "INTERNAL_ERROR", "gRPC error: %s",
-				 r->code_name[0] ? r->code_name : "UNKNOWN");
-		return;
-	}
-}
-
 /* True when the call went through; otherwise replies (unregistered = not connected). */
 static bool call_ok(struct bw_req *req, const struct target *t, enum bw_err rc,
 		    const struct bw_gw_result *r)
@@ -130,35 +86,22 @@ static bool call_ok(struct bw_req *req, const struct target *t, enum bw_err rc,
 		return false;
 	}
 	if (r->st != BW_GW_OK) {
-		reply_gw(req, t->w.gw, r);
+		bw_reply_gw(req, t->w.gw, r);
 		return false;
 	}
 	return true;
 }
 
-static void reply_owned(struct bw_req *req, int status, struct json_object *o)
-{
-	if (o == NULL) {
-		bw_reply_err(req, BW_ENOMEM);
-		return;
-	}
-	bw_reply_json(req, status, o);
-	json_object_put(o);
-}
-
 /* A 422 on a query parameter. */
 static void reply_bad_query(struct bw_req *req, const char *key, const char *msg)
 {
-	struct json_object *errors = json_object_new_array(), *e = json_object_new_object(),
-			   *loc = json_object_new_array();
-	json_object_array_add(loc, json_object_new_string("query"));
-	json_object_array_add(loc, json_object_new_string(key));
-	json_object_object_add(e, "type", json_object_new_string("value_error"));
-	json_object_object_add(e, "loc", loc);
-	json_object_object_add(e, "msg", json_object_new_string(msg));
-	json_object_array_add(errors, e);
-	bw_reply_invalid(req, errors);
-	json_object_put(errors);
+	struct bw_verrs v;
+	if (!bw_verrs_init(&v, req->arena)) {
+		bw_reply_err(req, BW_ENOMEM);
+		return;
+	}
+	bw_verrs_query(&v, "value_error", key, msg, NULL);
+	bw_reply_invalid(req, v.list);
 }
 
 /* A query boolean (absent = false); false after replying 422. */
@@ -188,13 +131,14 @@ static bool wait_params(struct bw_req *req, bool *wait, int *timeout_s)
 	*timeout_s = WAIT_LIMIT_S;
 	if (!query_bool(req, "wait_loaded", wait))
 		return false;
-	const char *v = bw_req_query(req, "wait_timeout");
-	if (v == NULL)
-		return true;
-	char *end = NULL;
-	long n = strtol(v, &end, 10);
-	if (v[0] == '\0' || *end != '\0' || n < 1 || n > WAIT_LIMIT_S) {
-		reply_bad_query(req, "wait_timeout", "Input should be an integer from 1 to 30");
+	struct bw_verrs v;
+	long long n = WAIT_LIMIT_S;
+	if (!bw_verrs_init(&v, req->arena)) {
+		bw_reply_err(req, BW_ENOMEM);
+		return false;
+	}
+	if (!bw_query_int(req, &v, "wait_timeout", 1, WAIT_LIMIT_S, &n)) {
+		bw_reply_invalid(req, v.list);
 		return false;
 	}
 	*timeout_s = (int)n;
@@ -216,7 +160,7 @@ static void reply_after_wait(struct bw_req *req, const struct target *t, bool wa
 			     long long version, struct json_object *o)
 {
 	if (!wait || version == 0) {
-		reply_owned(req, 200, o);
+		bw_reply_json_owned(req, 200, o);
 		return;
 	}
 	enum bw_load_outcome outcome;
@@ -229,7 +173,7 @@ static void reply_after_wait(struct bw_req *req, const struct target *t, bool wa
 		return;
 	}
 	if (outcome == BW_LOAD_LOADED) {
-		reply_owned(req, 200, o);
+		bw_reply_json_owned(req, 200, o);
 		return;
 	}
 	json_object_put(o);
@@ -262,7 +206,7 @@ void bw_h_appr_draft(struct bw_req *req)
 	}
 	enum bw_err rc = bw_appr_draft(&req->svc, &t.w, filter, &o, &r);
 	if (call_ok(req, &t, rc, &r))
-		reply_owned(req, 200, o);
+		bw_reply_json_owned(req, 200, o);
 }
 
 void bw_h_appr_pending(struct bw_req *req)
@@ -274,7 +218,7 @@ void bw_h_appr_pending(struct bw_req *req)
 		return;
 	enum bw_err rc = bw_appr_pending(&req->svc, &t.w, &o, &r);
 	if (call_ok(req, &t, rc, &r))
-		reply_owned(req, 200, o);
+		bw_reply_json_owned(req, 200, o);
 }
 
 void bw_h_appr_history(struct bw_req *req)
@@ -286,7 +230,7 @@ void bw_h_appr_history(struct bw_req *req)
 		return;
 	enum bw_err rc = bw_appr_history(&req->svc, &t.w, &o, &r);
 	if (call_ok(req, &t, rc, &r))
-		reply_owned(req, 200, o);
+		bw_reply_json_owned(req, 200, o);
 }
 
 void bw_h_appr_decisions(struct bw_req *req)
@@ -299,7 +243,7 @@ void bw_h_appr_decisions(struct bw_req *req)
 	if (rc != BW_OK)
 		bw_reply_err(req, rc);
 	else
-		reply_owned(req, 200, o);
+		bw_reply_json_owned(req, 200, o);
 }
 
 /* ---- votes and decisions ----------------------------------------------------------------- */
@@ -370,7 +314,7 @@ static void reply_pending(struct bw_req *req, const struct bw_vote *v)
 		json_object_object_add(o, "decisions", json_object_get(v->decisions));
 		json_object_object_add(o, "escalated", json_object_new_boolean(v->escalated));
 	}
-	reply_owned(req, 202, o);
+	bw_reply_json_owned(req, 202, o);
 }
 
 void bw_h_appr_approve(struct bw_req *req)
@@ -467,7 +411,7 @@ void bw_h_appr_reject(struct bw_req *req)
 	struct json_object *o = json_object_new_object();
 	if (o != NULL)
 		json_object_object_add(o, "status", json_object_new_string("rejected"));
-	reply_owned(req, 200, o);
+	bw_reply_json_owned(req, 200, o);
 }
 
 void bw_h_appr_approve_all(struct bw_req *req)
@@ -573,7 +517,7 @@ void bw_h_appr_edit(struct bw_req *req)
 	struct json_object *o = json_object_new_object();
 	if (o != NULL)
 		json_object_object_add(o, "status", json_object_new_string("edited"));
-	reply_owned(req, 200, o);
+	bw_reply_json_owned(req, 200, o);
 }
 
 void bw_h_appr_undo(struct bw_req *req)
@@ -585,7 +529,7 @@ void bw_h_appr_undo(struct bw_req *req)
 		return;
 	enum bw_err rc = bw_appr_undo(&req->svc, &req->actor, &t.w, t.chunk, &ver, &r);
 	if (call_ok(req, &t, rc, &r))
-		reply_owned(req, 200, version_json(&ver));
+		bw_reply_json_owned(req, 200, version_json(&ver));
 }
 
 void bw_h_appr_clear(struct bw_req *req)
@@ -603,7 +547,7 @@ void bw_h_appr_clear(struct bw_req *req)
 		json_object_object_add(o, "cleared", NULL);
 		json_object_object_add(o, "chunks_cleared", json_object_new_int64(cleared));
 	}
-	reply_owned(req, 200, o);
+	bw_reply_json_owned(req, 200, o);
 }
 
 /* ---- workflow CRUD ----------------------------------------------------------------------- */
@@ -616,11 +560,11 @@ void bw_h_wf_get(struct bw_req *req)
 		return;
 	enum bw_err rc = bw_wf_get(&req->svc, t.w.gw, t.w.sb, &wf);
 	if (rc == BW_ENOTFOUND)
-		reply_owned(req, 200, json_object_new_object());
+		bw_reply_json_owned(req, 200, json_object_new_object());
 	else if (rc != BW_OK)
 		bw_reply_err(req, rc);
 	else
-		reply_owned(req, 200, bw_wf_json(t.w.gw, t.w.sb, &wf));
+		bw_reply_json_owned(req, 200, bw_wf_json(t.w.gw, t.w.sb, &wf));
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -728,7 +672,7 @@ void bw_h_wf_put(struct bw_req *req)
 	if (rc != BW_OK)
 		bw_reply_err(req, rc);
 	else
-		reply_owned(req, 200, bw_wf_json(t.w.gw, t.w.sb, &out));
+		bw_reply_json_owned(req, 200, bw_wf_json(t.w.gw, t.w.sb, &out));
 }
 
 void bw_h_wf_delete(struct bw_req *req)
@@ -748,5 +692,5 @@ void bw_h_wf_delete(struct bw_req *req)
 	struct json_object *o = json_object_new_object();
 	if (o != NULL)
 		json_object_object_add(o, "status", json_object_new_string("deleted"));
-	reply_owned(req, 200, o);
+	bw_reply_json_owned(req, 200, o);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fcgi/body.h"
 #include "fcgi/request.h"
 #include "fcgi/routes.h"
 #include "lib/csv.h"
@@ -18,57 +19,6 @@
 #define PAGE_MAX 1000
 /* Pieces of an export are handed to FastCGI in blocks of about this size. */
 #define FLUSH_BYTES 32768
-
-/* Adds one request-validation error at loc ["query", name]. */
-static void query_error(struct json_object *errors, const char *type, const char *name,
-			const char *msg, const char *input)
-{
-	struct json_object *e = json_object_new_object();
-	struct json_object *loc = json_object_new_array();
-	if (e == NULL || loc == NULL) {
-		json_object_put(e);
-		json_object_put(loc);
-		return;
-	}
-	json_object_array_add(loc, json_object_new_string("query"));
-	json_object_array_add(loc, json_object_new_string(name));
-	json_object_object_add(e, "type", json_object_new_string(type));
-	json_object_object_add(e, "loc", loc);
-	json_object_object_add(e, "msg", json_object_new_string(msg));
-	json_object_object_add(e, "input", json_object_new_string(input));
-	json_object_array_add(errors, e);
-}
-
-/* An integer query parameter within [min, max] (max < 0: no upper bound); problems are added
- * to errors. Absent keeps *out. */
-static void int_param(struct bw_req *req, struct json_object *errors, const char *name,
-		      long long min, long long max, long long *out)
-{
-	const char *v = bw_req_query(req, name);
-	if (v == NULL)
-		return;
-	char *end = NULL;
-	errno = 0;
-	long long n = strtoll(v, &end, 10);
-	if (v[0] == '\0' || *end != '\0' || errno != 0) {
-		query_error(errors, "int_parsing", name,
-			    "Input should be a valid integer, unable to parse string as an integer",
-			    v);
-		return;
-	}
-	char msg[96];
-	if (n < min) {
-		snprintf(msg, sizeof(msg), "Input should be greater than or equal to %lld", min);
-		query_error(errors, "greater_than_equal", name, msg, v);
-		return;
-	}
-	if (max >= 0 && n > max) {
-		snprintf(msg, sizeof(msg), "Input should be less than or equal to %lld", max);
-		query_error(errors, "less_than_equal", name, msg, v);
-		return;
-	}
-	*out = n;
-}
 
 /* An exact-match filter; an empty value means no filter. */
 static const char *filter_value(struct bw_req *req, const char *name)
@@ -112,11 +62,6 @@ static bool read_filters(struct bw_req *req, struct bw_audit_filter *f)
 	return true;
 }
 
-static struct json_object *str_or_null(const char *s)
-{
-	return s != NULL ? json_object_new_string(s) : NULL;
-}
-
 /* The stored detail parsed (a new reference), the raw text when it is not JSON, NULL when
  * empty. */
 static struct json_object *detail_value(const struct bw_audit_entry *e)
@@ -137,35 +82,35 @@ static struct json_object *entry_json(const struct bw_audit_entry *e)
 	if (o == NULL)
 		return NULL;
 	json_object_object_add(o, "id", json_object_new_int64(e->id));
-	json_object_object_add(o, "timestamp", str_or_null(e->timestamp));
-	json_object_object_add(o, "actor", str_or_null(e->actor));
-	json_object_object_add(o, "actor_role", str_or_null(e->actor_role));
-	json_object_object_add(o, "action", str_or_null(e->action));
-	json_object_object_add(o, "resource_type", str_or_null(e->resource_type));
-	json_object_object_add(o, "resource_id", str_or_null(e->resource_id));
-	json_object_object_add(o, "gateway", str_or_null(e->gateway));
+	json_object_object_add(o, "timestamp", bw_json_str_or_null(e->timestamp));
+	json_object_object_add(o, "actor", bw_json_str_or_null(e->actor));
+	json_object_object_add(o, "actor_role", bw_json_str_or_null(e->actor_role));
+	json_object_object_add(o, "action", bw_json_str_or_null(e->action));
+	json_object_object_add(o, "resource_type", bw_json_str_or_null(e->resource_type));
+	json_object_object_add(o, "resource_id", bw_json_str_or_null(e->resource_id));
+	json_object_object_add(o, "gateway", bw_json_str_or_null(e->gateway));
 	json_object_object_add(o, "detail", detail_value(e));
-	json_object_object_add(o, "client_ip", str_or_null(e->client_ip));
-	json_object_object_add(o, "request_id", str_or_null(e->request_id));
+	json_object_object_add(o, "client_ip", bw_json_str_or_null(e->client_ip));
+	json_object_object_add(o, "request_id", bw_json_str_or_null(e->request_id));
 	return o;
 }
 
 void bw_h_audit_list(struct bw_req *req)
 {
-	struct json_object *errors = json_object_new_array();
+	struct bw_verrs v;
 	long long limit = PAGE_DEFAULT, offset = 0, total = 0;
 	struct bw_audit_filter f;
 	struct bw_audit_entry *items = NULL;
 	size_t n = 0;
 	struct json_object *body = NULL, *list = NULL;
-	if (errors == NULL) {
+	if (!bw_verrs_init(&v, req->arena)) {
 		bw_reply_err(req, BW_ENOMEM);
 		return;
 	}
-	int_param(req, errors, "limit", 1, PAGE_MAX, &limit);
-	int_param(req, errors, "offset", 0, -1, &offset);
-	if (json_object_array_length(errors) > 0) {
-		bw_reply_invalid(req, errors);
+	bw_query_int(req, &v, "limit", 1, PAGE_MAX, &limit);
+	bw_query_int(req, &v, "offset", 0, -1, &offset);
+	if (bw_verrs_any(&v)) {
+		bw_reply_invalid(req, v.list);
 		goto out;
 	}
 	if (!read_filters(req, &f))
@@ -189,7 +134,6 @@ void bw_h_audit_list(struct bw_req *req)
 	bw_reply_json(req, 200, body);
 out:
 	json_object_put(body);
-	json_object_put(errors);
 }
 
 /* --- export ------------------------------------------------------------------------------- */
@@ -296,12 +240,12 @@ static int export_row(void *ctx, const struct bw_audit_entry *e)
 
 void bw_h_audit_export(struct bw_req *req)
 {
-	struct json_object *errors = json_object_new_array();
+	struct bw_verrs v;
 	long long limit = 0;
 	struct bw_audit_filter f;
 	struct export x = {req, FMT_JSON, {NULL, 0, 0, false}, 0, false, false};
 	bool stopped = false;
-	if (errors == NULL) {
+	if (!bw_verrs_init(&v, req->arena)) {
 		bw_reply_err(req, BW_ENOMEM);
 		return;
 	}
@@ -309,11 +253,11 @@ void bw_h_audit_export(struct bw_req *req)
 	if (format != NULL && strcmp(format, "csv") == 0)
 		x.fmt = FMT_CSV;
 	else if (format != NULL && strcmp(format, "json") != 0)
-		query_error(errors, "string_pattern_mismatch", "format",
-			    "String should match pattern '^(json|csv)$'", format);
-	int_param(req, errors, "limit", 1, -1, &limit);
-	if (json_object_array_length(errors) > 0) {
-		bw_reply_invalid(req, errors);
+		bw_verrs_query(&v, "string_pattern_mismatch", "format",
+			       "String should match pattern '^(json|csv)$'", format);
+	bw_query_int(req, &v, "limit", 1, -1, &limit);
+	if (bw_verrs_any(&v)) {
+		bw_reply_invalid(req, v.list);
 		goto out;
 	}
 	if (!read_filters(req, &f))
@@ -340,5 +284,4 @@ void bw_h_audit_export(struct bw_req *req)
 	export_flush(&x);
 out:
 	bw_sbuf_free(&x.buf);
-	json_object_put(errors);
 }

@@ -12,6 +12,7 @@
 #include "fcgi/body.h"
 #include "fcgi/request.h"
 #include "fcgi/routes.h"
+#include "lib/jsonu.h"
 #include "lib/utf8.h"
 #include "services/auth.h"
 #include "services/password.h"
@@ -33,21 +34,6 @@ static void reply_ok(struct bw_req *req)
 {
 	static const char ok[] = "{\"ok\":true}";
 	bw_reply(req, 200, "application/json", ok, sizeof(ok) - 1);
-}
-
-static struct json_object *str_or_null(const char *s)
-{
-	return s != NULL ? json_object_new_string(s) : NULL;
-}
-
-static void reply_obj(struct bw_req *req, int status, struct json_object *o)
-{
-	if (o == NULL) {
-		bw_reply_err(req, BW_ENOMEM);
-		return;
-	}
-	bw_reply_json(req, status, o);
-	json_object_put(o);
 }
 
 static bool body_object(struct bw_req *req, struct bw_verrs *v)
@@ -138,7 +124,7 @@ static void reply_session(struct bw_req *req, int status, const struct bw_princi
 		json_object_object_add(o, "email", json_object_new_string(p->email));
 		json_object_object_add(o, "csrf_token", json_object_new_string(csrf));
 	}
-	reply_obj(req, status, o);
+	bw_reply_json_owned(req, status, o);
 }
 
 void bw_h_auth_setup(struct bw_req *req)
@@ -291,15 +277,15 @@ void bw_h_auth_check(struct bw_req *req)
 	json_object_object_add(o, "auth_enabled", json_object_new_boolean(setup));
 	json_object_object_add(o, "role",
 			       authed ? json_object_new_string(bw_rank_name(req->who.role)) : NULL);
-	json_object_object_add(o, "email", str_or_null(authed ? req->who.email : NULL));
+	json_object_object_add(o, "email", bw_json_str_or_null(authed ? req->who.email : NULL));
 	json_object_object_add(o, "needs_setup", json_object_new_boolean(!setup));
 	json_object_object_add(o, "registration_enabled",
 			       json_object_new_boolean(setup && req->svc.conf->allow_registration));
 	json_object_object_add(o, "local_mode",
 			       setup ? json_object_new_boolean(req->svc.conf->local_mode) : NULL);
 	json_object_object_add(o, "oidc_providers", setup ? json_object_new_array() : NULL);
-	json_object_object_add(o, "csrf_token", str_or_null(csrf));
-	reply_obj(req, 200, o);
+	json_object_object_add(o, "csrf_token", bw_json_str_or_null(csrf));
+	bw_reply_json_owned(req, 200, o);
 }
 
 /* --- service principals ------------------------------------------------------------------- */
@@ -315,11 +301,11 @@ static struct json_object *sp_json(const struct bw_sp *sp, const char *key)
 	json_object_object_add(o, "name", json_object_new_string(sp->name));
 	json_object_object_add(o, "role", json_object_new_string(sp->role));
 	json_object_object_add(o, "key_prefix", json_object_new_string(sp->key_prefix));
-	json_object_object_add(o, "created_at", str_or_null(sp->created_at));
+	json_object_object_add(o, "created_at", bw_json_str_or_null(sp->created_at));
 	json_object_object_add(o, "created_by",
 			       sp->created_by > 0 ? json_object_new_int64(sp->created_by) : NULL);
-	json_object_object_add(o, "last_used", str_or_null(sp->last_used));
-	json_object_object_add(o, "expires_at", str_or_null(sp->expires_at));
+	json_object_object_add(o, "last_used", bw_json_str_or_null(sp->last_used));
+	json_object_object_add(o, "expires_at", bw_json_str_or_null(sp->expires_at));
 	return o;
 }
 
@@ -392,7 +378,7 @@ void bw_h_sp_create(struct bw_req *req)
 	else if (rc != BW_OK)
 		bw_reply_err(req, rc);
 	else
-		reply_obj(req, 201, sp_json(&sp, key));
+		bw_reply_json_owned(req, 201, sp_json(&sp, key));
 }
 
 void bw_h_sp_list(struct bw_req *req)
@@ -407,7 +393,7 @@ void bw_h_sp_list(struct bw_req *req)
 	struct json_object *arr = json_object_new_array();
 	for (size_t i = 0; arr != NULL && i < n; i++)
 		json_object_array_add(arr, sp_json(&items[i], NULL));
-	reply_obj(req, 200, arr);
+	bw_reply_json_owned(req, 200, arr);
 }
 
 void bw_h_sp_delete(struct bw_req *req)
@@ -439,7 +425,7 @@ void bw_h_sp_rotate(struct bw_req *req)
 	else if (rc != BW_OK)
 		bw_reply_err(req, rc);
 	else
-		reply_obj(req, 200, sp_json(&sp, key));
+		bw_reply_json_owned(req, 200, sp_json(&sp, key));
 }
 
 /* --- users: invites, registration, listing, deletion, sessions -------------------------- */
@@ -455,7 +441,7 @@ static struct json_object *user_json(const struct bw_user *u)
 	json_object_object_add(o, "is_active", json_object_new_boolean(u->is_active));
 	json_object_object_add(o, "pending_invite", json_object_new_boolean(u->pending_invite));
 	json_object_object_add(o, "created_at", json_object_new_string(u->created_at));
-	json_object_object_add(o, "oidc_provider", str_or_null(u->oidc_provider));
+	json_object_object_add(o, "oidc_provider", bw_json_str_or_null(u->oidc_provider));
 	return o;
 }
 
@@ -471,7 +457,7 @@ void bw_h_users_list(struct bw_req *req)
 	struct json_object *arr = json_object_new_array();
 	for (size_t i = 0; arr != NULL && i < n; i++)
 		json_object_array_add(arr, user_json(&items[i]));
-	reply_obj(req, 200, arr);
+	bw_reply_json_owned(req, 200, arr);
 }
 
 void bw_h_users_invite(struct bw_req *req)
@@ -522,7 +508,7 @@ void bw_h_users_invite(struct bw_req *req)
 		json_object_object_add(o, "created_at", json_object_new_string(u.created_at));
 		json_object_object_add(o, "invite_token", json_object_new_string(token));
 	}
-	reply_obj(req, 201, o);
+	bw_reply_json_owned(req, 201, o);
 }
 
 /* {token: str 1..512, password: str 1..128}; false after replying 422. */
@@ -675,11 +661,11 @@ void bw_h_user_sessions(struct bw_req *req)
 		json_object_object_add(o, "last_seen", json_object_new_string(items[i].last_seen));
 		json_object_object_add(o, "expires_at",
 				       json_object_new_string(items[i].expires_at));
-		json_object_object_add(o, "client_ip", str_or_null(items[i].client_ip));
-		json_object_object_add(o, "user_agent", str_or_null(items[i].user_agent));
+		json_object_object_add(o, "client_ip", bw_json_str_or_null(items[i].client_ip));
+		json_object_object_add(o, "user_agent", bw_json_str_or_null(items[i].user_agent));
 		json_object_array_add(arr, o);
 	}
-	reply_obj(req, 200, arr);
+	bw_reply_json_owned(req, 200, arr);
 }
 
 static void revoke(struct bw_req *req, bool one)
@@ -702,7 +688,7 @@ static void revoke(struct bw_req *req, bool one)
 		json_object_object_add(o, "ok", json_object_new_boolean(1));
 		json_object_object_add(o, "revoked", json_object_new_int64((int64_t)revoked));
 	}
-	reply_obj(req, 200, o);
+	bw_reply_json_owned(req, 200, o);
 }
 
 void bw_h_user_sessions_revoke(struct bw_req *req)

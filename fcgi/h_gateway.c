@@ -18,11 +18,6 @@
 
 #define NAME_RULE "Invalid gateway name: must match [a-zA-Z0-9][a-zA-Z0-9._-]* (max 253)"
 
-static struct json_object *str_or_null(const char *s)
-{
-	return s != NULL ? json_object_new_string(s) : NULL;
-}
-
 /* Connection state comes from the stored health (any responder or the health monitor may have
  * probed): connected = the last probe is recent and the gateway answered it. */
 static bool stored_connected(const struct bw_gateway *g)
@@ -51,7 +46,7 @@ static struct json_object *gateway_json(const struct bw_gateway *g, enum render 
 	json_object_object_add(o, "name", json_object_new_string(g->name));
 	json_object_object_add(o, "endpoint", json_object_new_string(g->endpoint));
 	json_object_object_add(o, "scheme", json_object_new_string(g->scheme));
-	json_object_object_add(o, "auth_mode", str_or_null(g->auth_mode));
+	json_object_object_add(o, "auth_mode", bw_json_str_or_null(g->auth_mode));
 	json_object_object_add(o, "has_ca_cert", json_object_new_boolean(g->has_ca_cert));
 	json_object_object_add(o, "has_client_cert", json_object_new_boolean(g->has_client_cert));
 	json_object_object_add(o, "has_client_key", json_object_new_boolean(g->has_client_key));
@@ -62,25 +57,25 @@ static struct json_object *gateway_json(const struct bw_gateway *g, enum render 
 		json_object_object_add(o, "last_status", json_object_new_string(g->last_status));
 		json_object_object_add(o, "connected", json_object_new_boolean(connected));
 	}
-	json_object_object_add(o, "description", str_or_null(g->description));
+	json_object_object_add(o, "description", bw_json_str_or_null(g->description));
 	json_object_object_add(o, "labels", json_object_get(g->labels));
 	json_object_object_add(o, "registered_at", json_object_new_string(g->registered_at));
-	json_object_object_add(o, "last_seen", str_or_null(g->last_seen));
+	json_object_object_add(o, "last_seen", bw_json_str_or_null(g->last_seen));
 	if (how == RENDER_LIST) {
 		json_object_object_add(o, "last_status", json_object_new_string(g->last_status));
-		json_object_object_add(o, "runtime", str_or_null(g->runtime));
+		json_object_object_add(o, "runtime", bw_json_str_or_null(g->runtime));
 		json_object_object_add(o, "connected", json_object_new_boolean(connected));
 		json_object_object_add(o, "status",
 				       json_object_new_string(derived_status(g, connected)));
-		json_object_object_add(o, "version", str_or_null(g->version));
+		json_object_object_add(o, "version", bw_json_str_or_null(g->version));
 	} else {
 		json_object_object_add(o, "configured",
 				       how == RENDER_INFO ? json_object_new_boolean(1) : NULL);
-		json_object_object_add(o, "version", str_or_null(g->version));
-		json_object_object_add(o, "runtime", str_or_null(g->runtime));
+		json_object_object_add(o, "version", bw_json_str_or_null(g->version));
+		json_object_object_add(o, "runtime", bw_json_str_or_null(g->runtime));
 	}
-	json_object_object_add(o, "compatibility", str_or_null(g->compat));
-	json_object_object_add(o, "last_health", str_or_null(g->last_health));
+	json_object_object_add(o, "compatibility", bw_json_str_or_null(g->compat));
+	json_object_object_add(o, "last_health", bw_json_str_or_null(g->last_health));
 	return o;
 }
 
@@ -171,7 +166,7 @@ static const char *filter_key(struct bw_req *req, struct bw_label_filter *f)
 	if (a == NULL)
 		return NULL;
 	bw_arena_defer(req->arena, bw_json_release, a);
-	json_object_array_add(a, str_or_null(f->runtime));
+	json_object_array_add(a, bw_json_str_or_null(f->runtime));
 	for (size_t i = 0; i < f->n; i++) {
 		json_object_array_add(a, json_object_new_string(f->keys[i]));
 		json_object_array_add(a, json_object_new_string(f->values[i]));

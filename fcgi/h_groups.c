@@ -29,21 +29,6 @@ static const struct subject_face faces[] = {
     [BW_SUBJ_GROUP] = {"group_id", "Group not found", "group_id", false},
 };
 
-static struct json_object *str_or_null(const char *s)
-{
-	return s != NULL ? json_object_new_string(s) : NULL;
-}
-
-static void reply_obj(struct bw_req *req, int status, struct json_object *o)
-{
-	if (o == NULL) {
-		bw_reply_err(req, BW_ENOMEM);
-		return;
-	}
-	bw_reply_json(req, status, o);
-	json_object_put(o);
-}
-
 static void reply_ok(struct bw_req *req)
 {
 	static const char ok[] = "{\"ok\":true}";
@@ -95,7 +80,7 @@ static void gwroles_list(struct bw_req *req, enum bw_subject kind)
 	for (size_t i = 0; arr != NULL && i < n; i++)
 		json_object_array_add(arr,
 				      gw_role_json(kind, id, items[i].gateway_name, items[i].role));
-	reply_obj(req, 200, arr);
+	bw_reply_json_owned(req, 200, arr);
 }
 
 /* The {gw} of a gateway-role route; users and SPs get the name rule. NULL after a reply. */
@@ -148,7 +133,7 @@ static void gwroles_put(struct bw_req *req, enum bw_subject kind)
 	else if (res != BW_GWR_OK)
 		reply_gwrole_result(req, kind, res, gw);
 	else
-		reply_obj(req, 200, gw_role_json(kind, id, gw, bw_rank_name(rank)));
+		bw_reply_json_owned(req, 200, gw_role_json(kind, id, gw, bw_rank_name(rank)));
 }
 
 static void gwroles_delete(struct bw_req *req, enum bw_subject kind)
@@ -217,7 +202,7 @@ static struct json_object *group_json(const struct bw_group *g, bool with_count)
 	json_object_object_add(o, "id", json_object_new_int64(g->id));
 	json_object_object_add(o, "name", json_object_new_string(g->name));
 	json_object_object_add(o, "role", json_object_new_string(g->role));
-	json_object_object_add(o, "description", str_or_null(g->description));
+	json_object_object_add(o, "description", bw_json_str_or_null(g->description));
 	json_object_object_add(o, "created_at", json_object_new_string(g->created_at));
 	json_object_object_add(o, "member_count",
 			       with_count ? json_object_new_int64(g->member_count) : NULL);
@@ -236,7 +221,7 @@ void bw_h_groups_list(struct bw_req *req)
 	struct json_object *arr = json_object_new_array();
 	for (size_t i = 0; arr != NULL && i < n; i++)
 		json_object_array_add(arr, group_json(&items[i], true));
-	reply_obj(req, 200, arr);
+	bw_reply_json_owned(req, 200, arr);
 }
 
 static char *trimmed(struct bw_arena *a, const char *s)
@@ -299,7 +284,7 @@ void bw_h_groups_create(struct bw_req *req)
 	else if (rc != BW_OK)
 		bw_reply_err(req, rc);
 	else
-		reply_obj(req, 201, group_json(&g, true));
+		bw_reply_json_owned(req, 201, group_json(&g, true));
 }
 
 void bw_h_groups_get(struct bw_req *req)
@@ -333,7 +318,7 @@ void bw_h_groups_get(struct bw_req *req)
 		json_object_object_add(o, "members", arr);
 	else
 		json_object_put(arr);
-	reply_obj(req, 200, o);
+	bw_reply_json_owned(req, 200, o);
 }
 
 void bw_h_groups_update(struct bw_req *req)
@@ -379,7 +364,7 @@ void bw_h_groups_update(struct bw_req *req)
 	else if (rc != BW_OK)
 		bw_reply_err(req, rc);
 	else
-		reply_obj(req, 200, group_json(&g, false));
+		bw_reply_json_owned(req, 200, group_json(&g, false));
 }
 
 void bw_h_groups_delete(struct bw_req *req)
@@ -435,7 +420,7 @@ void bw_h_group_members_add(struct bw_req *req)
 		json_object_object_add(o, "user_id", json_object_new_int64(user_id));
 		json_object_object_add(o, "user_email", json_object_new_string(email));
 	}
-	reply_obj(req, 201, o);
+	bw_reply_json_owned(req, 201, o);
 }
 
 void bw_h_group_members_remove(struct bw_req *req)

@@ -26,16 +26,6 @@ static const char *gateway_param(struct bw_req *req, const char *param)
 	return name;
 }
 
-static void reply_owned(struct bw_req *req, int status, struct json_object *o)
-{
-	if (o == NULL) {
-		bw_reply_err(req, BW_ENOMEM);
-		return;
-	}
-	bw_reply_json(req, status, o);
-	json_object_put(o);
-}
-
 /* What test-connection reports for a failure, in the reference's wording. */
 static const char *failure_text(struct bw_req *req, const char *name, const struct bw_gw_result *r)
 {
@@ -85,7 +75,7 @@ void bw_h_gateway_test_connection(struct bw_req *req)
 	snprintf(ms, sizeof(ms), "%.1f", h.latency_ms);
 	json_object_object_add(o, "latency_ms",
 			       ok ? json_object_new_double_s(h.latency_ms, ms) : NULL);
-	reply_owned(req, 200, o);
+	bw_reply_json_owned(req, 200, o);
 }
 
 void bw_h_gateway_health(struct bw_req *req)
@@ -110,7 +100,7 @@ void bw_h_gateway_health(struct bw_req *req)
 			    json_object_new_string(
 				bw_arena_printf(req->arena, "Gateway '%s' not connected", name)));
 		}
-		reply_owned(req, 503, o);
+		bw_reply_json_owned(req, 503, o);
 		return;
 	}
 	if (r.st != BW_GW_OK) {
@@ -122,7 +112,7 @@ void bw_h_gateway_health(struct bw_req *req)
 		json_object_object_add(o, "status", json_object_new_string(h.status));
 		json_object_object_add(o, "version", json_object_new_string(h.version));
 	}
-	reply_owned(req, 200, o);
+	bw_reply_json_owned(req, 200, o);
 }
 
 void bw_h_gateway_config(struct bw_req *req)
@@ -138,7 +128,7 @@ void bw_h_gateway_config(struct bw_req *req)
 	else if (r.st != BW_GW_OK)
 		bw_reply_gw(req, name, &r);
 	else
-		reply_owned(req, 200, o);
+		bw_reply_json_owned(req, 200, o);
 }
 
 static void reply_setting(struct bw_req *req, const char *name, const char *key,
@@ -162,7 +152,7 @@ static void reply_setting(struct bw_req *req, const char *name, const char *key,
 		json_object_object_add(o, "settings_revision", json_object_new_int64(revision));
 		json_object_object_add(o, "deleted", json_object_new_boolean(deleted));
 	}
-	reply_owned(req, 200, o);
+	bw_reply_json_owned(req, 200, o);
 }
 
 /* {value: string|boolean|integer}: anything else is a 422 on body.value. */

@@ -35,7 +35,7 @@ void bw_h_inference_get(struct bw_req *req)
 			bw_reply_err(req, BW_ENOMEM);
 			return;
 		}
-		bw_gwreply_query_error(&v, "string_pattern_mismatch", "route_name", ROUTE_RULE);
+		bw_verrs_query(&v, "string_pattern_mismatch", "route_name", ROUTE_RULE, NULL);
 		bw_reply_invalid(req, v.list);
 		return;
 	}

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fcgi/body.h"
 #include "fcgi/lro.h"
 #include "lib/jsonu.h"
 #include "fcgi/request.h"
@@ -63,16 +64,15 @@ static void reply_op(struct bw_req *req, const struct bw_op *op, bool sparse)
 void bw_h_ops_list(struct bw_req *req)
 {
 	long long limit = LIST_DEFAULT, offset = 0, total = 0;
-	struct json_object *errors = json_object_new_array();
-	if (errors == NULL) {
+	struct bw_verrs v;
+	if (!bw_verrs_init(&v, req->arena)) {
 		bw_reply_err(req, BW_ENOMEM);
 		return;
 	}
-	bw_arena_defer(req->arena, bw_json_release, errors);
-	bw_lro_query_int(req, errors, "limit", 1, LIST_MAX, &limit);
-	bw_lro_query_int(req, errors, "offset", 0, -1, &offset);
-	if (json_object_array_length(errors) > 0) {
-		bw_reply_invalid(req, errors);
+	bw_query_int(req, &v, "limit", 1, LIST_MAX, &limit);
+	bw_query_int(req, &v, "offset", 0, -1, &offset);
+	if (bw_verrs_any(&v)) {
+		bw_reply_invalid(req, v.list);
 		return;
 	}
 	struct bw_op_filter f = {bw_req_query(req, "status"), bw_req_query(req, "resource_type"),
@@ -107,15 +107,14 @@ void bw_h_ops_get(struct bw_req *req)
 {
 	long long wait = 0;
 	struct bw_op op;
-	struct json_object *errors = json_object_new_array();
-	if (errors == NULL) {
+	struct bw_verrs v;
+	if (!bw_verrs_init(&v, req->arena)) {
 		bw_reply_err(req, BW_ENOMEM);
 		return;
 	}
-	bw_arena_defer(req->arena, bw_json_release, errors);
-	bw_lro_query_int(req, errors, "wait", 1, WAIT_MAX, &wait);
-	if (json_object_array_length(errors) > 0) {
-		bw_reply_invalid(req, errors);
+	bw_query_int(req, &v, "wait", 1, WAIT_MAX, &wait);
+	if (bw_verrs_any(&v)) {
+		bw_reply_invalid(req, v.list);
 		return;
 	}
 	const char *id = bw_req_param(req, "id");

@@ -48,16 +48,6 @@ static bool unpinned(struct bw_req *req, const struct bw_polctx *c)
 	return bw_reply_unless_pinned(req, c->gateway, c->sandbox);
 }
 
-static void reply_owned(struct bw_req *req, int status, struct json_object *o)
-{
-	if (o == NULL) {
-		bw_reply_err(req, BW_ENOMEM);
-		return;
-	}
-	bw_reply_json(req, status, o);
-	json_object_put(o);
-}
-
 /* A failed gateway call of a policy route: the gateway's own reason is kept for refusals of
  * the content (it tells the operator which rule of the sandbox was broken). */
 static void reply_gw(struct bw_req *req, const struct bw_polctx *c)
@@ -80,7 +70,7 @@ static void reply_result(struct bw_req *req, const struct bw_polctx *c, enum bw_
 		return;
 	}
 	if (rc == BW_OK) {
-		reply_owned(req, 200, obj);
+		bw_reply_json_owned(req, 200, obj);
 		return;
 	}
 	json_object_put(obj);
@@ -126,42 +116,25 @@ void bw_h_policy_put(struct bw_req *req)
 	reply_result(req, &c, rc, env);
 }
 
-/* A query integer in [lo, hi] (def when absent); false after replying 422. */
-static bool query_int(struct bw_req *req, const char *key, long long def, long long lo,
-		      long long hi, bool required, long long *out)
+/* The query integers keys[i] in [lo[i], hi[i]] into out[i] (kept when absent unless required);
+ * false after replying 422 with every problem. */
+static bool query_ints(struct bw_req *req, size_t n, const char *const *keys, const long long *lo,
+		       const long long *hi, bool required, long long *out)
 {
-	const char *s = bw_req_query(req, key);
-	char *end = NULL;
-	*out = def;
-	if (s == NULL && !required)
-		return true;
-	long long v = s != NULL && s[0] != '\0' ? strtoll(s, &end, 10) : 0;
-	if (s != NULL && s[0] != '\0' && *end == '\0' && v >= lo && v <= hi) {
-		*out = v;
-		return true;
-	}
-	struct json_object *errors = json_object_new_array(), *e = json_object_new_object();
-	struct json_object *loc = json_object_new_array();
-	if (errors != NULL && e != NULL && loc != NULL) {
-		json_object_array_add(loc, json_object_new_string("query"));
-		json_object_array_add(loc, json_object_new_string(key));
-		json_object_object_add(
-		    e, "type", json_object_new_string(s == NULL ? "missing" : "int_parsing"));
-		json_object_object_add(e, "loc", loc);
-		loc = NULL;
-		json_object_object_add(
-		    e, "msg",
-		    json_object_new_string(bw_arena_printf(
-			req->arena, "Input should be an integer from %lld to %lld", lo, hi)));
-		json_object_array_add(errors, e);
-		e = NULL;
-		bw_reply_invalid(req, errors);
-	} else {
+	struct bw_verrs v;
+	if (!bw_verrs_init(&v, req->arena)) {
 		bw_reply_err(req, BW_ENOMEM);
+		return false;
 	}
-	json_object_put(errors);
-	json_object_put(e);
-	json_object_put(loc);
+	for (size_t i = 0; i < n; i++) {
+		if (required && bw_req_query(req, keys[i]) == NULL)
+			bw_verrs_query(&v, "missing", keys[i], "Field required", NULL);
+		else
+			bw_query_int(req, &v, keys[i], lo[i], hi[i], &out[i]);
+	}
+	if (!bw_verrs_any(&v))
+		return true;
+	bw_reply_invalid(req, v.list);
 	return false;
 }
 
@@ -169,11 +142,12 @@ void bw_h_policy_revisions(struct bw_req *req)
 {
 	struct bw_polctx c;
 	struct json_object *out = NULL;
-	long long limit, offset;
-	if (!ctx_init(req, &c) || !query_int(req, "limit", 50, 1, 1000, false, &limit) ||
-	    !query_int(req, "offset", 0, 0, 1000000, false, &offset))
+	static const char *const keys[] = {"limit", "offset"};
+	static const long long lo[] = {1, 0}, hi[] = {1000, 1000000};
+	long long page[] = {50, 0};
+	if (!ctx_init(req, &c) || !query_ints(req, 2, keys, lo, hi, false, page))
 		return;
-	enum bw_err rc = bw_policy_revisions(&c, (unsigned)limit, (unsigned)offset, &out);
+	enum bw_err rc = bw_policy_revisions(&c, (unsigned)page[0], (unsigned)page[1], &out);
 	reply_result(req, &c, rc, out);
 }
 
@@ -188,11 +162,13 @@ static struct json_object *take(struct json_object *o, const char *k)
 void bw_h_policy_diff(struct bw_req *req)
 {
 	struct bw_polctx c;
-	long long va, vb;
+	static const char *const keys[] = {"version_a", "version_b"};
+	static const long long lo[] = {1, 1}, hi[] = {0xffffffffLL, 0xffffffffLL};
+	long long ver[] = {0, 0};
 	struct json_object *ea = NULL, *eb = NULL;
-	if (!ctx_init(req, &c) || !query_int(req, "version_a", 0, 1, 0xffffffffLL, true, &va) ||
-	    !query_int(req, "version_b", 0, 1, 0xffffffffLL, true, &vb))
+	if (!ctx_init(req, &c) || !query_ints(req, 2, keys, lo, hi, true, ver))
 		return;
+	long long va = ver[0], vb = ver[1];
 	enum bw_err rc = bw_policy_get(&c, (unsigned)va, &ea, NULL);
 	if (rc == BW_OK && c.res.st == BW_GW_OK)
 		rc = bw_policy_get(&c, (unsigned)vb, &eb, NULL);
@@ -317,8 +293,10 @@ void bw_h_policy_fs_delete(struct bw_req *req)
 	struct json_object *env = NULL;
 	const char *path = bw_req_query(req, "path");
 	if (path == NULL) {
-		long long dummy;
-		query_int(req, "path", 0, 0, 0, true, &dummy); /* the 422 for a missing parameter */
+		static const char *const keys[] = {"path"};
+		static const long long zero[] = {0};
+		long long dummy[] = {0};
+		query_ints(req, 1, keys, zero, zero, true, dummy); /* the 422 for a missing one */
 		return;
 	}
 	const char *why = path_problem(path);
@@ -466,16 +444,16 @@ void bw_h_policy_apply(struct bw_req *req)
 		bw_reply_problem(req, 400, "POLICY_ERROR", "%s", c.why);
 		return;
 	case BW_APPLY_MISMATCH:
-		reply_owned(req, 409, out);
+		bw_reply_json_owned(req, 409, out);
 		return;
 	case BW_APPLY_DEFERRED:
-		reply_owned(req, 202, out);
+		bw_reply_json_owned(req, 202, out);
 		return;
 	case BW_APPLY_FORBIDDEN:
 		bw_reply_problem(req, 403, NULL, "%s", c.why);
 		return;
 	case BW_APPLY_DONE:
-		reply_owned(req, 200, out);
+		bw_reply_json_owned(req, 200, out);
 		return;
 	}
 }
@@ -495,7 +473,7 @@ void bw_h_pin_get(struct bw_req *req)
 	else if (!pinned)
 		bw_reply_problem(req, 404, NULL, "No active pin for this sandbox");
 	else
-		reply_owned(req, 200, bw_pin_json(&pin));
+		bw_reply_json_owned(req, 200, bw_pin_json(&pin));
 }
 
 /* The expiry as stored ("YYYY-MM-DD HH:MM:SS.ffffff" UTC) or NULL; false after replying 400. */
@@ -575,7 +553,7 @@ void bw_h_pin_set(struct bw_req *req)
 	if (rc != BW_OK)
 		bw_reply_err(req, rc);
 	else
-		reply_owned(req, 200, bw_pin_json(&pin));
+		bw_reply_json_owned(req, 200, bw_pin_json(&pin));
 }
 
 void bw_h_pin_delete(struct bw_req *req)

@@ -46,8 +46,9 @@ void bw_h_providers_list(struct bw_req *req)
 		bw_reply_err(req, BW_ENOMEM);
 		return;
 	}
-	long long limit = bw_gwreply_query_int(req, &v, "limit", 100, 1, 1000);
-	long long offset = bw_gwreply_query_int(req, &v, "offset", 0, 0, 1000000000);
+	long long limit = 100, offset = 0;
+	bw_query_int(req, &v, "limit", 1, 1000, &limit);
+	bw_query_int(req, &v, "offset", 0, 1000000000, &offset);
 	if (bw_verrs_any(&v)) {
 		bw_reply_invalid(req, v.list);
 		return;
@@ -227,8 +228,8 @@ void bw_h_provider_refresh_status(struct bw_req *req)
 			bw_reply_err(req, BW_ENOMEM);
 			return;
 		}
-		bw_gwreply_query_error(&v, "string_pattern_mismatch", "credential_key",
-				       "String should match pattern '^[A-Za-z_][A-Za-z0-9_]*$'");
+		bw_verrs_query(&v, "string_pattern_mismatch", "credential_key",
+			       "String should match pattern '^[A-Za-z_][A-Za-z0-9_]*$'", NULL);
 		bw_reply_invalid(req, v.list);
 		return;
 	}

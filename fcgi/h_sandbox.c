@@ -47,16 +47,6 @@ static const char *sandbox_param(struct bw_req *req)
 	return name;
 }
 
-static void reply_owned(struct bw_req *req, int status, struct json_object *o)
-{
-	if (o == NULL) {
-		bw_reply_err(req, BW_ENOMEM);
-		return;
-	}
-	bw_reply_json(req, status, o);
-	json_object_put(o);
-}
-
 static bool labels_match(struct json_object *rec, char **keys, char **vals, size_t n)
 {
 	struct json_object *labels = NULL, *v = NULL;
@@ -73,16 +63,15 @@ void bw_h_sandbox_list(struct bw_req *req)
 {
 	long long limit = 100, offset = 0;
 	const char *gw = bw_req_param(req, "gw");
-	struct json_object *errors = json_object_new_array();
-	if (errors == NULL) {
+	struct bw_verrs v;
+	if (!bw_verrs_init(&v, req->arena)) {
 		bw_reply_err(req, BW_ENOMEM);
 		return;
 	}
-	bw_arena_defer(req->arena, bw_json_release, errors);
-	bw_lro_query_int(req, errors, "limit", 1, 1000, &limit);
-	bw_lro_query_int(req, errors, "offset", 0, 4294967295LL, &offset);
-	if (json_object_array_length(errors) > 0) {
-		bw_reply_invalid(req, errors);
+	bw_query_int(req, &v, "limit", 1, 1000, &limit);
+	bw_query_int(req, &v, "offset", 0, 4294967295LL, &offset);
+	if (bw_verrs_any(&v)) {
+		bw_reply_invalid(req, v.list);
 		return;
 	}
 	char **keys = bw_arena_zalloc(req->arena, (req->nqp + 1) * sizeof(char *));
@@ -121,7 +110,7 @@ void bw_h_sandbox_list(struct bw_req *req)
 	struct json_object *o = json_object_new_object();
 	json_object_object_add(o, "items", kept);
 	json_object_object_add(o, "total", NULL);
-	reply_owned(req, 200, o);
+	bw_reply_json_owned(req, 200, o);
 }
 
 void bw_h_sandbox_get(struct bw_req *req)
@@ -136,7 +125,7 @@ void bw_h_sandbox_get(struct bw_req *req)
 		bw_lro_reply_gw(req, gw, rc, &res);
 		return;
 	}
-	reply_owned(req, 200, rec);
+	bw_reply_json_owned(req, 200, rec);
 }
 
 /* description and labels of a create or PATCH body; false after replying. */
@@ -181,7 +170,7 @@ void bw_h_sandbox_patch(struct bw_req *req)
 		bw_lro_reply_gw(req, gw, rc, &res);
 		return;
 	}
-	reply_owned(req, 200, rec);
+	bw_reply_json_owned(req, 200, rec);
 }
 
 void bw_h_sandbox_delete(struct bw_req *req)
@@ -198,7 +187,7 @@ void bw_h_sandbox_delete(struct bw_req *req)
 	}
 	struct json_object *o = json_object_new_object();
 	json_object_object_add(o, "deleted", json_object_new_boolean(deleted));
-	reply_owned(req, 200, o);
+	bw_reply_json_owned(req, 200, o);
 }
 
 /* An array of at most max strings (each at most maxlen code points, 0 = any). */

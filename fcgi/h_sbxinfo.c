@@ -22,6 +22,21 @@ static bool names(struct bw_req *req, const char **gw, const char **sandbox)
 	return *sandbox != NULL;
 }
 
+/* The next item of a comma-separated list being cut up in place by strtok_r (copy on the first
+ * call, NULL after), without its surrounding spaces; NULL after the last. */
+static char *next_item(char *copy, char **save)
+{
+	char *tok = strtok_r(copy, ",", save);
+	if (tok == NULL)
+		return NULL;
+	while (*tok == ' ')
+		tok++;
+	size_t n = strlen(tok);
+	while (n > 0 && tok[n - 1] == ' ')
+		tok[--n] = '\0';
+	return tok;
+}
+
 /* sources: comma-separated, each trimmed item 1..32 of [a-z0-9_-], at most 8. */
 static void parse_sources(struct bw_req *req, struct bw_verrs *v, struct bw_logs_query *q)
 {
@@ -32,19 +47,15 @@ static void parse_sources(struct bw_req *req, struct bw_verrs *v, struct bw_logs
 	if (copy == NULL)
 		return;
 	char *save = NULL;
-	for (char *tok = strtok_r(copy, ",", &save); tok != NULL;
-	     tok = strtok_r(NULL, ",", &save)) {
-		while (*tok == ' ')
-			tok++;
+	for (char *tok = next_item(copy, &save); tok != NULL; tok = next_item(NULL, &save)) {
 		size_t n = strlen(tok);
-		while (n > 0 && tok[n - 1] == ' ')
-			tok[--n] = '\0';
 		bool ok =
 		    n > 0 && n <= 32 && strspn(tok, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
 		if (!ok || q->n_sources == BW_LOG_SOURCES_MAX) {
-			bw_gwreply_query_error(v, "value_error", "sources",
-					       "At most 8 comma-separated sources of [a-z0-9_-] "
-					       "(e.g. gateway,sandbox)");
+			bw_verrs_query(v, "value_error", "sources",
+				       "At most 8 comma-separated sources of [a-z0-9_-] "
+				       "(e.g. gateway,sandbox)",
+				       NULL);
 			return;
 		}
 		q->sources[q->n_sources++] = tok;
@@ -62,22 +73,17 @@ static void parse_set(struct bw_req *req, struct bw_verrs *v, const char *name,
 	if (copy == NULL)
 		return;
 	char *save = NULL;
-	for (char *tok = strtok_r(copy, ",", &save); tok != NULL;
-	     tok = strtok_r(NULL, ",", &save)) {
-		while (*tok == ' ')
-			tok++;
+	for (char *tok = next_item(copy, &save); tok != NULL; tok = next_item(NULL, &save)) {
 		size_t len = strlen(tok);
-		while (len > 0 && tok[len - 1] == ' ')
-			tok[--len] = '\0';
 		for (size_t i = 0; i < len; i++)
 			tok[i] = (char)toupper((unsigned char)tok[i]);
 		if (len == 0 || !known(tok) || *n == BW_LOG_SOURCES_MAX) {
-			bw_gwreply_query_error(
-			    v, "enum", name,
-			    "Comma-separated known OCSF values (classes NET, HTTP, "
-			    "SSH, PROC, FINDING, CONFIG, LIFECYCLE, EVENT; severities "
-			    "INFO, LOW, MED, HIGH, CRIT, FATAL; dispositions ALLOWED, "
-			    "DENIED, BLOCKED)");
+			bw_verrs_query(v, "enum", name,
+				       "Comma-separated known OCSF values (classes NET, HTTP, "
+				       "SSH, PROC, FINDING, CONFIG, LIFECYCLE, EVENT; severities "
+				       "INFO, LOW, MED, HIGH, CRIT, FATAL; dispositions ALLOWED, "
+				       "DENIED, BLOCKED)",
+				       NULL);
 			return;
 		}
 		out[(*n)++] = tok;
@@ -92,7 +98,7 @@ static bool query_bool(struct bw_req *req, struct bw_verrs *v, const char *name)
 		return false;
 	if (strcasecmp(s, "true") == 0 || strcmp(s, "1") == 0)
 		return true;
-	bw_gwreply_query_error(v, "bool_parsing", name, "Input should be a valid boolean");
+	bw_verrs_query(v, "bool_parsing", name, "Input should be a valid boolean", NULL);
 	return false;
 }
 
@@ -109,15 +115,18 @@ void bw_h_sandbox_logs(struct bw_req *req)
 		bw_reply_err(req, BW_ENOMEM);
 		return;
 	}
-	q.lines = (unsigned)bw_gwreply_query_int(req, &v, "lines", 200, 1, 10000);
-	q.since_ms = bw_gwreply_query_int(req, &v, "since_ms", 0, 0, 999999999999999LL);
+	long long lines = 200;
+	bw_query_int(req, &v, "lines", 1, 10000, &lines);
+	q.lines = (unsigned)lines;
+	bw_query_int(req, &v, "since_ms", 0, 999999999999999LL, &q.since_ms);
 	const char *level = bw_req_query(req, "min_level");
 	if (level != NULL && level[0] != '\0') {
 		q.min_rank = bw_sbxinfo_level_rank(level);
 		if (q.min_rank < 0)
-			bw_gwreply_query_error(&v, "enum", "min_level",
-					       "Input should be one of error, warn, info, debug, "
-					       "trace (any case) or empty");
+			bw_verrs_query(&v, "enum", "min_level",
+				       "Input should be one of error, warn, info, debug, "
+				       "trace (any case) or empty",
+				       NULL);
 	}
 	parse_sources(req, &v, &q);
 	q.ocsf_only = query_bool(req, &v, "ocsf_only");

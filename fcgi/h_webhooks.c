@@ -24,16 +24,6 @@
 #define DELIVERIES_DEFAULT 50
 #define DELIVERIES_MAX 500
 
-static void reply_obj(struct bw_req *req, int status, struct json_object *o)
-{
-	if (o == NULL) {
-		bw_reply_err(req, BW_ENOMEM);
-		return;
-	}
-	bw_reply_json(req, status, o);
-	json_object_put(o);
-}
-
 /* Parses stored JSON text (written by us); NULL when absent or unreadable. */
 static struct json_object *stored(const char *text)
 {
@@ -247,7 +237,7 @@ void bw_h_webhooks_list(struct bw_req *req)
 	} else {
 		json_object_put(arr);
 	}
-	reply_obj(req, 200, o);
+	bw_reply_json_owned(req, 200, o);
 }
 
 void bw_h_webhooks_create(struct bw_req *req)
@@ -301,7 +291,7 @@ void bw_h_webhooks_create(struct bw_req *req)
 	if (o != NULL)
 		json_object_object_add(o, "secret", json_object_new_string(secret));
 	OPENSSL_cleanse(secret, sizeof(secret));
-	reply_obj(req, 201, o);
+	bw_reply_json_owned(req, 201, o);
 }
 
 static bool hook_id(struct bw_req *req, long long *id)
@@ -326,7 +316,7 @@ void bw_h_webhooks_get(struct bw_req *req)
 	else if (rc != BW_OK)
 		bw_reply_err(req, rc);
 	else
-		reply_obj(req, 200, hook_json(&w, false));
+		bw_reply_json_owned(req, 200, hook_json(&w, false));
 }
 
 /* Reads the PUT body into p; false after a reply. */
@@ -398,7 +388,7 @@ void bw_h_webhooks_update(struct bw_req *req)
 	else if (rc != BW_OK)
 		bw_reply_err(req, rc);
 	else
-		reply_obj(req, 200, hook_json(&w, false));
+		bw_reply_json_owned(req, 200, hook_json(&w, false));
 }
 
 void bw_h_webhooks_delete(struct bw_req *req)
@@ -440,12 +430,7 @@ void bw_h_webhooks_test(struct bw_req *req)
 		json_object_object_add(o, "status", json_object_new_string("Test event sent"));
 		json_object_object_add(o, "event_id", json_object_new_int64(event_id));
 	}
-	reply_obj(req, 200, o);
-}
-
-static struct json_object *str_or_null(const char *s)
-{
-	return s != NULL ? json_object_new_string(s) : NULL;
+	bw_reply_json_owned(req, 200, o);
 }
 
 static struct json_object *delivery_json(const struct bw_delivery *d)
@@ -461,49 +446,28 @@ static struct json_object *delivery_json(const struct bw_delivery *d)
 	json_object_object_add(o, "response_code",
 			       d->response_code >= 0 ? json_object_new_int64(d->response_code)
 						     : NULL);
-	json_object_object_add(o, "error_message", str_or_null(d->error));
+	json_object_object_add(o, "error_message", bw_json_str_or_null(d->error));
 	json_object_object_add(o, "attempt", json_object_new_int(d->attempts));
 	json_object_object_add(o, "created_at", json_object_new_string(d->created_at));
-	json_object_object_add(o, "delivered_at", str_or_null(d->delivered_at));
+	json_object_object_add(o, "delivered_at", bw_json_str_or_null(d->delivered_at));
 	bool waiting = strcmp(d->status, "pending") == 0 || strcmp(d->status, "retrying") == 0;
 	json_object_object_add(o, "next_attempt_at",
-			       waiting ? str_or_null(d->next_attempt_at) : NULL);
+			       waiting ? bw_json_str_or_null(d->next_attempt_at) : NULL);
 	return o;
 }
 
-/* ?limit= within 1..500 (422 otherwise, like the reference's query validation). */
+/* ?limit= within 1..500; false after replying 422. */
 static bool read_limit(struct bw_req *req, long long *limit)
 {
-	const char *v = bw_req_query(req, "limit");
+	struct bw_verrs v;
 	*limit = DELIVERIES_DEFAULT;
-	if (v == NULL)
-		return true;
-	char *end = NULL;
-	errno = 0;
-	long long n = strtoll(v, &end, 10);
-	if (v[0] != '\0' && *end == '\0' && errno == 0 && n >= 1 && n <= DELIVERIES_MAX) {
-		*limit = n;
-		return true;
-	}
-	struct json_object *errors = json_object_new_array(), *e = json_object_new_object(),
-			   *loc = json_object_new_array();
-	if (errors == NULL || e == NULL || loc == NULL) {
-		json_object_put(errors);
-		json_object_put(e);
-		json_object_put(loc);
+	if (!bw_verrs_init(&v, req->arena)) {
 		bw_reply_err(req, BW_ENOMEM);
 		return false;
 	}
-	json_object_array_add(loc, json_object_new_string("query"));
-	json_object_array_add(loc, json_object_new_string("limit"));
-	json_object_object_add(e, "type", json_object_new_string("value_error"));
-	json_object_object_add(e, "loc", loc);
-	json_object_object_add(e, "msg",
-			       json_object_new_string("limit must be an integer from 1 to 500"));
-	json_object_object_add(e, "input", json_object_new_string(v));
-	json_object_array_add(errors, e);
-	bw_reply_invalid(req, errors);
-	json_object_put(errors);
+	if (bw_query_int(req, &v, "limit", 1, DELIVERIES_MAX, limit))
+		return true;
+	bw_reply_invalid(req, v.list);
 	return false;
 }
 
@@ -526,5 +490,5 @@ void bw_h_webhooks_deliveries(struct bw_req *req)
 	struct json_object *arr = json_object_new_array();
 	for (size_t i = 0; arr != NULL && i < n; i++)
 		json_object_array_add(arr, delivery_json(&items[i]));
-	reply_obj(req, 200, arr);
+	bw_reply_json_owned(req, 200, arr);
 }

@@ -1,9 +1,6 @@
 /* lro (face): see lro.h. */
 #include "config.h"
 
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "fcgi/gwreply.h"
@@ -24,48 +21,6 @@ void bw_lro_reply_started(struct bw_req *req, const struct bw_op_ref *ref)
 	bw_req_header(req, "Retry-After", "2");
 	bw_reply_json(req, 202, o);
 	json_object_put(o);
-}
-
-static void query_error(struct json_object *errors, const char *type, const char *name,
-			const char *msg, const char *input)
-{
-	struct json_object *e = json_object_new_object();
-	struct json_object *loc = json_object_new_array();
-	json_object_array_add(loc, json_object_new_string("query"));
-	json_object_array_add(loc, json_object_new_string(name));
-	json_object_object_add(e, "type", json_object_new_string(type));
-	json_object_object_add(e, "loc", loc);
-	json_object_object_add(e, "msg", json_object_new_string(msg));
-	json_object_object_add(e, "input", json_object_new_string(input));
-	json_object_array_add(errors, e);
-}
-
-void bw_lro_query_int(struct bw_req *req, struct json_object *errors, const char *name,
-		      long long min, long long max, long long *out)
-{
-	const char *v = bw_req_query(req, name);
-	char *end = NULL, msg[96];
-	if (v == NULL)
-		return;
-	errno = 0;
-	long long n = strtoll(v, &end, 10);
-	if (v[0] == '\0' || errno != 0 || *end != '\0') {
-		query_error(errors, "int_parsing", name,
-			    "Input should be a valid integer, unable to parse string as an integer",
-			    v);
-		return;
-	}
-	if (n < min) {
-		snprintf(msg, sizeof(msg), "Input should be greater than or equal to %lld", min);
-		query_error(errors, "greater_than_equal", name, msg, v);
-		return;
-	}
-	if (max >= 0 && n > max) {
-		snprintf(msg, sizeof(msg), "Input should be less than or equal to %lld", max);
-		query_error(errors, "less_than_equal", name, msg, v);
-		return;
-	}
-	*out = n;
 }
 
 void bw_lro_reply_gw(struct bw_req *req, const char *gw, enum bw_err rc,

@@ -1,5 +1,5 @@
 /* lro (face): what the operation and sandbox routes share — the 202 reply of a started
- * operation, integer query parameters with 422 entries, and the one translation of a failed
+ * operation and the one translation of a failed
  * gateway call into HTTP for these routes (reference §1.4), delegated to fcgi/gwreply. */
 #ifndef BW_FCGI_LRO_H
 #define BW_FCGI_LRO_H
@@ -14,11 +14,6 @@
 
 /* 202 {operation_id, status, resource_type} with Location and Retry-After: 2. */
 void bw_lro_reply_started(struct bw_req *req, const struct bw_op_ref *ref);
-
-/* Reads integer query parameter name into *out when present; a bad value adds a 422 entry
- * (loc ["query", name]) to errors. max < 0 = no upper bound. */
-void bw_lro_query_int(struct bw_req *req, struct json_object *errors, const char *name,
-		      long long min, long long max, long long *out);
 
 /* A failed gateway call (res->st != BW_GW_OK) or local error rc of gateway gw. */
 void bw_lro_reply_gw(struct bw_req *req, const char *gw, enum bw_err rc,

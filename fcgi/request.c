@@ -279,6 +279,16 @@ void bw_reply_json(struct bw_req *req, int status, struct json_object *obj)
 	bw_reply(req, status, "application/json", s, len);
 }
 
+void bw_reply_json_owned(struct bw_req *req, int status, struct json_object *obj)
+{
+	if (obj == NULL) {
+		bw_reply_err(req, BW_ENOMEM);
+		return;
+	}
+	bw_reply_json(req, status, obj);
+	json_object_put(obj);
+}
+
 static void send_problem(struct bw_req *req, struct json_object *o, int status)
 {
 	if (o == NULL) {

@@ -80,6 +80,8 @@ bool bw_reply_stream_write(struct bw_req *req, const char *p, size_t n);
 bool bw_reply_stream_flush(struct bw_req *req);
 /* Sends obj as application/json (obj is borrowed). */
 void bw_reply_json(struct bw_req *req, int status, struct json_object *obj);
+/* Sends obj and releases it (json_object_put); a NULL obj (failed to build) is a 500. */
+void bw_reply_json_owned(struct bw_req *req, int status, struct json_object *obj);
 /* THE error renderer: sends the problem+json envelope. code NULL = the status's default. */
 void bw_reply_problem(struct bw_req *req, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

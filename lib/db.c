@@ -626,6 +626,14 @@ enum bw_err bw_db_begin(struct bw_db *db)
 	return BW_EDBLOST;
 }
 
+enum bw_err bw_db_end(struct bw_db *db, enum bw_err rc)
+{
+	if (rc == BW_OK)
+		return bw_db_commit(db);
+	bw_db_rollback(db);
+	return rc;
+}
+
 enum bw_err bw_db_commit(struct bw_db *db)
 {
 	if (db->my == NULL || db->broken) {

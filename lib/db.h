@@ -65,6 +65,9 @@ enum bw_err bw_db_begin(struct bw_db *db);
 enum bw_err bw_db_commit(struct bw_db *db);
 /* Safe to call after any failure; NULL-safe on a closed connection. */
 void bw_db_rollback(struct bw_db *db);
+/* Ends a transaction by the outcome of its work: commits when rc is BW_OK (the commit's result),
+ * otherwise rolls back and returns rc. */
+enum bw_err bw_db_end(struct bw_db *db, enum bw_err rc);
 
 /* Executes a statement without a result set. sql must be a string constant (it keys the
  * statement cache). affected / insert_id may be NULL. */

@@ -421,3 +421,8 @@ void bw_json_release(void *obj)
 {
 	json_object_put(obj);
 }
+
+struct json_object *bw_json_str_or_null(const char *s)
+{
+	return s != NULL ? json_object_new_string(s) : NULL;
+}

@@ -12,10 +12,10 @@
 
 enum bw_json_status {
 	BW_JSON_OK = 0,
-	BW_JSON_EMPTY,     /* no bytes (or only white space) */
-	BW_JSON_MALFORMED, /* syntax error at err->offset */
-	BW_JSON_DEPTH,     /* nesting deeper than the limit */
-	BW_JSON_BAD_UTF8,  /* input bytes are not UTF-8 */
+	BW_JSON_EMPTY,      /* no bytes (or only white space) */
+	BW_JSON_MALFORMED,  /* syntax error at err->offset */
+	BW_JSON_DEPTH,      /* nesting deeper than the limit */
+	BW_JSON_BAD_UTF8,   /* input bytes are not UTF-8 */
 	BW_JSON_BAD_STRING, /* a string decodes to a NUL or an unpaired surrogate */
 	BW_JSON_BAD_NUMBER  /* an integer outside the 64-bit range (it would be altered) */
 };
@@ -41,6 +41,9 @@ size_t bw_json_pylen(struct json_object *obj);
 /* Member lookup that distinguishes "absent" from "null": returns true when key is present
  * (then *val is the member, possibly NULL for JSON null). */
 bool bw_json_member(struct json_object *obj, const char *key, struct json_object **val);
+
+/* A new JSON string for s, or NULL (JSON null) when s is NULL. */
+struct json_object *bw_json_str_or_null(const char *s);
 
 /* json_object_put with the signature bw_arena_defer wants. */
 void bw_json_release(void *obj);

@@ -10,25 +10,11 @@
 #include "services/approvals.h"
 #include "services/audit.h"
 #include "services/events.h"
+#include "services/gwcall.h"
 #include "services/pbjson.h"
 
 #define RPC(m) "/openshell.v1.OpenShell/" m
 #define POLL_MS 200
-
-/* One unary call to w->gw with its stored credentials. */
-static enum bw_err call(struct bw_svc *svc, const struct bw_appr_where *w, const char *method,
-			const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc,
-			bool idempotent, ProtobufCMessage **resp, struct bw_gw_result *res)
-{
-	struct bw_gateway_creds creds;
-	*resp = NULL;
-	enum bw_err rc = bw_registry_creds(svc, w->gw, &creds);
-	if (rc != BW_OK)
-		return rc;
-	struct bw_gw_target t = {w->gw, &creds};
-	*res = bw_gw_unary(&t, method, req, desc, idempotent, resp);
-	return BW_OK;
-}
 
 /* One record of a write: up to two events, then the audit row, in one transaction. */
 struct record {
@@ -87,9 +73,9 @@ static enum bw_err get_draft(struct bw_svc *svc, const struct bw_appr_where *w, 
 	Openshell__V1__GetDraftPolicyRequest req = OPENSHELL__V1__GET_DRAFT_POLICY_REQUEST__INIT;
 	req.name = (char *)w->sb;
 	req.status_filter = (char *)filter;
-	return call(svc, w, RPC("GetDraftPolicy"), &req.base,
-		    &openshell__v1__get_draft_policy_response__descriptor, true,
-		    (ProtobufCMessage **)out, res);
+	return bw_gwcall_unary(svc, w->gw, RPC("GetDraftPolicy"), &req.base,
+			       &openshell__v1__get_draft_policy_response__descriptor, true,
+			       (ProtobufCMessage **)out, res);
 }
 
 enum bw_err bw_appr_draft(struct bw_svc *svc, const struct bw_appr_where *w,
@@ -150,9 +136,9 @@ enum bw_err bw_appr_history(struct bw_svc *svc, const struct bw_appr_where *w,
 	Openshell__V1__GetDraftHistoryResponse *h = NULL;
 	*out = NULL;
 	req.name = (char *)w->sb;
-	enum bw_err rc = call(svc, w, RPC("GetDraftHistory"), &req.base,
-			      &openshell__v1__get_draft_history_response__descriptor, true,
-			      (ProtobufCMessage **)&h, res);
+	enum bw_err rc = bw_gwcall_unary(svc, w->gw, RPC("GetDraftHistory"), &req.base,
+					 &openshell__v1__get_draft_history_response__descriptor,
+					 true, (ProtobufCMessage **)&h, res);
 	if (rc != BW_OK || res->st != BW_GW_OK)
 		return rc;
 	struct json_object *a = json_object_new_array();
@@ -198,9 +184,9 @@ enum bw_err bw_appr_approve(struct bw_svc *svc, const struct bw_actor *actor,
 	Openshell__V1__ApproveDraftChunkResponse *a = NULL;
 	req.name = (char *)w->sb;
 	req.chunk_id = (char *)chunk;
-	enum bw_err rc = call(svc, w, RPC("ApproveDraftChunk"), &req.base,
-			      &openshell__v1__approve_draft_chunk_response__descriptor, false,
-			      (ProtobufCMessage **)&a, res);
+	enum bw_err rc = bw_gwcall_unary(svc, w->gw, RPC("ApproveDraftChunk"), &req.base,
+					 &openshell__v1__approve_draft_chunk_response__descriptor,
+					 false, (ProtobufCMessage **)&a, res);
 	if (rc != BW_OK || res->st != BW_GW_OK) {
 		if (quorum != NULL)
 			unfire(svc, quorum);
@@ -243,9 +229,9 @@ enum bw_err bw_appr_reject(struct bw_svc *svc, const struct bw_actor *actor,
 	req.name = (char *)w->sb;
 	req.chunk_id = (char *)chunk;
 	req.reason = (char *)reason;
-	enum bw_err rc =
-	    call(svc, w, RPC("RejectDraftChunk"), &req.base,
-		 &openshell__v1__reject_draft_chunk_response__descriptor, false, &resp, res);
+	enum bw_err rc = bw_gwcall_unary(svc, w->gw, RPC("RejectDraftChunk"), &req.base,
+					 &openshell__v1__reject_draft_chunk_response__descriptor,
+					 false, &resp, res);
 	if (rc != BW_OK || res->st != BW_GW_OK)
 		return rc;
 	protobuf_c_message_free_unpacked(resp, NULL);
@@ -277,9 +263,10 @@ enum bw_err bw_appr_approve_all(struct bw_svc *svc, const struct bw_actor *actor
 	Openshell__V1__ApproveAllDraftChunksResponse *a = NULL;
 	req.name = (char *)w->sb;
 	req.include_security_flagged = include_flagged;
-	enum bw_err rc = call(svc, w, RPC("ApproveAllDraftChunks"), &req.base,
-			      &openshell__v1__approve_all_draft_chunks_response__descriptor, false,
-			      (ProtobufCMessage **)&a, res);
+	enum bw_err rc =
+	    bw_gwcall_unary(svc, w->gw, RPC("ApproveAllDraftChunks"), &req.base,
+			    &openshell__v1__approve_all_draft_chunks_response__descriptor, false,
+			    (ProtobufCMessage **)&a, res);
 	if (rc != BW_OK || res->st != BW_GW_OK)
 		return rc;
 	bool kept = keep_version(svc, &out->v, a->policy_version, a->policy_hash);
@@ -326,9 +313,9 @@ enum bw_err bw_appr_edit(struct bw_svc *svc, const struct bw_actor *actor,
 	req.name = (char *)w->sb;
 	req.chunk_id = (char *)chunk;
 	req.proposed_rule = (Openshell__Sandbox__V1__NetworkPolicyRule *)rule;
-	enum bw_err rc =
-	    call(svc, w, RPC("EditDraftChunk"), &req.base,
-		 &openshell__v1__edit_draft_chunk_response__descriptor, false, &resp, res);
+	enum bw_err rc = bw_gwcall_unary(svc, w->gw, RPC("EditDraftChunk"), &req.base,
+					 &openshell__v1__edit_draft_chunk_response__descriptor,
+					 false, &resp, res);
 	if (rc != BW_OK || res->st != BW_GW_OK)
 		return rc;
 	protobuf_c_message_free_unpacked(resp, NULL);
@@ -349,9 +336,9 @@ enum bw_err bw_appr_undo(struct bw_svc *svc, const struct bw_actor *actor,
 	Openshell__V1__UndoDraftChunkResponse *u = NULL;
 	req.name = (char *)w->sb;
 	req.chunk_id = (char *)chunk;
-	enum bw_err rc = call(svc, w, RPC("UndoDraftChunk"), &req.base,
-			      &openshell__v1__undo_draft_chunk_response__descriptor, false,
-			      (ProtobufCMessage **)&u, res);
+	enum bw_err rc = bw_gwcall_unary(svc, w->gw, RPC("UndoDraftChunk"), &req.base,
+					 &openshell__v1__undo_draft_chunk_response__descriptor,
+					 false, (ProtobufCMessage **)&u, res);
 	if (rc != BW_OK || res->st != BW_GW_OK)
 		return rc;
 	bool kept = keep_version(svc, out, u->policy_version, u->policy_hash);
@@ -375,9 +362,9 @@ enum bw_err bw_appr_clear(struct bw_svc *svc, const struct bw_actor *actor,
 	    OPENSHELL__V1__CLEAR_DRAFT_CHUNKS_REQUEST__INIT;
 	Openshell__V1__ClearDraftChunksResponse *c = NULL;
 	req.name = (char *)w->sb;
-	enum bw_err rc = call(svc, w, RPC("ClearDraftChunks"), &req.base,
-			      &openshell__v1__clear_draft_chunks_response__descriptor, false,
-			      (ProtobufCMessage **)&c, res);
+	enum bw_err rc = bw_gwcall_unary(svc, w->gw, RPC("ClearDraftChunks"), &req.base,
+					 &openshell__v1__clear_draft_chunks_response__descriptor,
+					 false, (ProtobufCMessage **)&c, res);
 	if (rc != BW_OK || res->st != BW_GW_OK)
 		return rc;
 	*cleared = c->chunks_cleared;
@@ -409,9 +396,10 @@ static enum bw_err poll_once(struct bw_svc *svc, const struct bw_appr_where *w, 
 	req.name = (char *)w->sb;
 	req.version = (uint32_t)version;
 	*done = false;
-	enum bw_err rc = call(svc, w, RPC("GetSandboxPolicyStatus"), &req.base,
-			      &openshell__v1__get_sandbox_policy_status_response__descriptor, true,
-			      (ProtobufCMessage **)&s, res);
+	enum bw_err rc =
+	    bw_gwcall_unary(svc, w->gw, RPC("GetSandboxPolicyStatus"), &req.base,
+			    &openshell__v1__get_sandbox_policy_status_response__descriptor, true,
+			    (ProtobufCMessage **)&s, res);
 	if (rc != BW_OK || res->st != BW_GW_OK)
 		return rc;
 	int st = s->revision != NULL ? (int)s->revision->status : 0;

@@ -40,14 +40,6 @@ static void row_to_group(const struct bw_dbres *r, size_t i, struct bw_group *g)
 	g->member_count = atoll(bw_db_cell(r, i, 5));
 }
 
-static enum bw_err finish(struct bw_svc *svc, enum bw_err rc)
-{
-	if (rc == BW_OK)
-		return bw_db_commit(svc->db);
-	bw_db_rollback(svc->db);
-	return rc;
-}
-
 enum bw_err bw_groups_list(struct bw_svc *svc, struct bw_group **items, size_t *n)
 {
 	struct bw_dbres r;
@@ -115,7 +107,7 @@ enum bw_err bw_groups_create(struct bw_svc *svc, const struct bw_actor *actor, c
 		rc = bw_db_exec(svc->db, sql_insert, args, 3, NULL, &id);
 		if (rc == BW_OK)
 			rc = bw_audit_write(svc, actor, &entry);
-		rc = finish(svc, rc);
+		rc = bw_db_end(svc->db, rc);
 	}
 	json_object_put(detail);
 	if (rc == BW_OK)
@@ -154,7 +146,7 @@ enum bw_err bw_groups_update(struct bw_svc *svc, const struct bw_actor *actor, l
 		rc = bw_db_exec(svc->db, sql_update, args, 4, NULL, NULL);
 	if (rc == BW_OK)
 		rc = bw_audit_write(svc, actor, &entry);
-	rc = finish(svc, rc);
+	rc = bw_db_end(svc->db, rc);
 	if (rc == BW_OK)
 		rc = get_group(svc, id, out);
 	return rc;
@@ -173,7 +165,7 @@ enum bw_err bw_groups_delete(struct bw_svc *svc, const struct bw_actor *actor, l
 		rc = bw_db_exec(svc->db, sql_delete, &arg, 1, NULL, NULL);
 	if (rc == BW_OK)
 		rc = bw_audit_write(svc, actor, &entry);
-	return finish(svc, rc);
+	return bw_db_end(svc->db, rc);
 }
 
 enum bw_err bw_groups_add_member(struct bw_svc *svc, const struct bw_actor *actor, long long id,

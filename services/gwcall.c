@@ -15,13 +15,31 @@ enum bw_err bw_gwcall_target(struct bw_svc *svc, const char *gw, struct bw_gatew
 	return bw_registry_creds(svc, gw, creds);
 }
 
-enum bw_err bw_gwcall_sandbox_id(struct bw_svc *svc, const struct bw_gw_target *t,
-				 const char *sandbox, const char **id, struct bw_gw_result *res)
+enum bw_err bw_gwcall_unary(struct bw_svc *svc, const char *gw, const char *method,
+			    const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc,
+			    bool idempotent, ProtobufCMessage **resp, struct bw_gw_result *res)
+{
+	struct bw_gateway_creds creds;
+	struct bw_gw_target t;
+	*resp = NULL;
+	enum bw_err rc = bw_gwcall_target(svc, gw, &creds, &t);
+	if (rc != BW_OK)
+		return rc;
+	*res = bw_gw_unary(&t, method, req, desc, idempotent, resp);
+	return BW_OK;
+}
+
+enum bw_err bw_gwcall_sandbox_id(struct bw_svc *svc, const char *gw, const char *sandbox,
+				 struct bw_gateway_creds *creds, struct bw_gw_target *t,
+				 const char **id, struct bw_gw_result *res)
 {
 	ProtobufCMessage *resp = NULL;
 	Openshell__V1__GetSandboxRequest req = OPENSHELL__V1__GET_SANDBOX_REQUEST__INIT;
 	req.name = (char *)sandbox;
 	*id = NULL;
+	enum bw_err rc = bw_gwcall_target(svc, gw, creds, t);
+	if (rc != BW_OK)
+		return rc;
 	*res = bw_gw_unary(t, "/openshell.v1.OpenShell/GetSandbox", &req.base,
 			   &openshell__v1__sandbox_response__descriptor, true, &resp);
 	if (res->st != BW_GW_OK)
@@ -29,7 +47,6 @@ enum bw_err bw_gwcall_sandbox_id(struct bw_svc *svc, const struct bw_gw_target *
 	Openshell__V1__SandboxResponse *sr = (Openshell__V1__SandboxResponse *)resp;
 	const char *found =
 	    sr->sandbox != NULL && sr->sandbox->metadata != NULL ? sr->sandbox->metadata->id : NULL;
-	enum bw_err rc = BW_OK;
 	if (found == NULL || found[0] == '\0') {
 		res->st = BW_GW_FAILED;
 		snprintf(res->why, sizeof(res->why), "%s", "the gateway sent a sandbox without id");
@@ -51,9 +68,5 @@ enum bw_err bw_gwcall_audit(struct bw_svc *svc, const struct bw_actor *actor,
 		rc = bw_event_emit(svc, event_type, entry->gateway_name, event_data);
 	if (rc == BW_OK)
 		rc = bw_audit_write(svc, actor, entry);
-	if (rc == BW_OK)
-		rc = bw_db_commit(svc->db);
-	else
-		bw_db_rollback(svc->db);
-	return rc;
+	return bw_db_end(svc->db, rc);
 }

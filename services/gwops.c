@@ -8,6 +8,7 @@
 #include "openshell.pb-c.h"
 #include "sandbox.pb-c.h"
 #include "services/audit.h"
+#include "services/gwcall.h"
 #include "services/gwops.h"
 #include "services/gwversion.h"
 
@@ -36,16 +37,6 @@ const char *bw_gwops_health_name(int status)
 	}
 }
 
-/* Loads the gateway's credentials into *t (arena). */
-static enum bw_err target_of(struct bw_svc *svc, const char *name, struct bw_gateway_creds *creds,
-			     struct bw_gw_target *t)
-{
-	enum bw_err rc = bw_registry_creds(svc, name, creds);
-	t->name = name;
-	t->creds = creds;
-	return rc;
-}
-
 enum bw_err bw_gwops_health(struct bw_svc *svc, const char *name, bool reset, struct bw_health *out,
 			    struct bw_gw_result *res)
 {
@@ -53,7 +44,7 @@ enum bw_err bw_gwops_health(struct bw_svc *svc, const char *name, bool reset, st
 	struct bw_gw_target t;
 	ProtobufCMessage *resp = NULL;
 	memset(out, 0, sizeof(*out));
-	enum bw_err rc = target_of(svc, name, &creds, &t);
+	enum bw_err rc = bw_gwcall_target(svc, name, &creds, &t);
 	if (rc != BW_OK)
 		return rc;
 	if (reset)
@@ -112,7 +103,7 @@ enum bw_err bw_gwops_config(struct bw_svc *svc, const char *name, struct json_ob
 	struct bw_gw_target t;
 	ProtobufCMessage *resp = NULL;
 	*out = NULL;
-	enum bw_err rc = target_of(svc, name, &creds, &t);
+	enum bw_err rc = bw_gwcall_target(svc, name, &creds, &t);
 	if (rc != BW_OK)
 		return rc;
 	Openshell__Sandbox__V1__GetGatewayConfigRequest req =
@@ -173,7 +164,7 @@ enum bw_err bw_gwops_setting(struct bw_svc *svc, const struct bw_actor *actor, c
 	struct bw_gateway_creds creds;
 	struct bw_gw_target t;
 	ProtobufCMessage *resp = NULL;
-	enum bw_err rc = target_of(svc, name, &creds, &t);
+	enum bw_err rc = bw_gwcall_target(svc, name, &creds, &t);
 	if (rc != BW_OK)
 		return rc;
 	Openshell__V1__UpdateConfigRequest req = OPENSHELL__V1__UPDATE_CONFIG_REQUEST__INIT;

@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "openshell.pb-c.h"
+#include "services/gwcall.h"
 #include "services/gwstream.h"
-#include "services/registry.h"
 
 #define RPC(m) "/openshell.v1.OpenShell/" m
 
@@ -19,39 +19,6 @@ const char *bw_gwstream_phase_name(int sandbox_phase, int status_phase)
 	if (p < 0 || (size_t)p >= sizeof(names) / sizeof(names[0]))
 		return "unknown";
 	return names[p];
-}
-
-/* The gateway's credentials into *t, then the sandbox's id (arena) by its name. */
-static enum bw_err sandbox_id(struct bw_svc *svc, const char *gw, const char *sandbox,
-			      struct bw_gateway_creds *creds, struct bw_gw_target *t,
-			      const char **id, struct bw_gw_result *res)
-{
-	*id = NULL;
-	enum bw_err rc = bw_registry_creds(svc, gw, creds);
-	if (rc != BW_OK)
-		return rc;
-	t->name = gw;
-	t->creds = creds;
-	Openshell__V1__GetSandboxRequest req = OPENSHELL__V1__GET_SANDBOX_REQUEST__INIT;
-	req.name = (char *)sandbox;
-	ProtobufCMessage *resp = NULL;
-	*res = bw_gw_unary(t, RPC("GetSandbox"), &req.base,
-			   &openshell__v1__sandbox_response__descriptor, true, &resp);
-	if (res->st != BW_GW_OK)
-		return BW_OK;
-	Openshell__V1__SandboxResponse *sr = (Openshell__V1__SandboxResponse *)resp;
-	const char *found =
-	    sr->sandbox != NULL && sr->sandbox->metadata != NULL ? sr->sandbox->metadata->id : NULL;
-	if (found != NULL && found[0] != '\0')
-		*id = bw_arena_strdup(svc->arena, found);
-	else
-		snprintf(res->why, sizeof(res->why), "%s", "the gateway sent a sandbox without id");
-	if (found == NULL || found[0] == '\0')
-		res->st = BW_GW_FAILED;
-	protobuf_c_message_free_unpacked(resp, NULL);
-	if (res->st == BW_GW_OK && *id == NULL)
-		return BW_ENOMEM;
-	return BW_OK;
 }
 
 struct exec_state {
@@ -96,7 +63,7 @@ enum bw_err bw_gwstream_exec_req(struct bw_svc *svc, const char *gw, const char 
 	struct bw_gw_target t;
 	const char *id = NULL;
 	memset(out, 0, sizeof(*out));
-	enum bw_err rc = sandbox_id(svc, gw, sandbox, &creds, &t, &id, res);
+	enum bw_err rc = bw_gwcall_sandbox_id(svc, gw, sandbox, &creds, &t, &id, res);
 	if (rc != BW_OK || res->st != BW_GW_OK)
 		return rc;
 	Openshell__V1__ExecSandboxRequest req = OPENSHELL__V1__EXEC_SANDBOX_REQUEST__INIT;
@@ -186,7 +153,7 @@ enum bw_err bw_gwstream_watch(struct bw_svc *svc, const char *gw, const char *sa
 	struct bw_gw_target t;
 	const char *id = NULL;
 	memset(end, 0, sizeof(*end));
-	enum bw_err rc = sandbox_id(svc, gw, sandbox, &creds, &t, &id, res);
+	enum bw_err rc = bw_gwcall_sandbox_id(svc, gw, sandbox, &creds, &t, &id, res);
 	if (rc != BW_OK || res->st != BW_GW_OK)
 		return rc;
 	Openshell__V1__WatchSandboxRequest req = OPENSHELL__V1__WATCH_SANDBOX_REQUEST__INIT;

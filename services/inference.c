@@ -184,20 +184,15 @@ static struct json_object *resolved_json(const Openshell__Inference__V1__Resolve
 enum bw_err bw_inference_bundle(struct bw_svc *svc, const struct bw_actor *actor, const char *gw,
 				struct json_object **out, struct bw_gw_result *res)
 {
-	struct bw_gateway_creds creds;
-	struct bw_gw_target t;
 	ProtobufCMessage *resp = NULL;
 	*out = NULL;
-	enum bw_err rc = bw_gwcall_target(svc, gw, &creds, &t);
-	if (rc != BW_OK)
-		return rc;
 	Openshell__Inference__V1__GetInferenceBundleRequest req =
 	    OPENSHELL__INFERENCE__V1__GET_INFERENCE_BUNDLE_REQUEST__INIT;
-	*res = bw_gw_unary(&t, RPC("GetInferenceBundle"), &req.base,
-			   &openshell__inference__v1__get_inference_bundle_response__descriptor,
-			   true, &resp);
-	if (res->st != BW_GW_OK)
-		return BW_OK;
+	enum bw_err rc = bw_gwcall_unary(
+	    svc, gw, RPC("GetInferenceBundle"), &req.base,
+	    &openshell__inference__v1__get_inference_bundle_response__descriptor, true, &resp, res);
+	if (rc != BW_OK || res->st != BW_GW_OK)
+		return rc;
 	const Openshell__Inference__V1__GetInferenceBundleResponse *b =
 	    (const Openshell__Inference__V1__GetInferenceBundleResponse *)resp;
 	struct json_object *o = json_object_new_object(), *routes = json_object_new_array();

@@ -48,7 +48,10 @@ static bool is_map(const ProtobufCFieldDescriptor *f)
 	       strcmp(d->fields[0].name, "key") == 0 && strcmp(d->fields[1].name, "value") == 0;
 }
 
-static struct json_object *scalar_json(const ProtobufCFieldDescriptor *f, const void *p)
+static struct json_object *from(const ProtobufCMessage *m, bool all, bw_pbjson_shown_fn *shown);
+
+static struct json_object *scalar_json(const ProtobufCFieldDescriptor *f, const void *p,
+				       bw_pbjson_shown_fn *shown)
 {
 	char buf[32];
 	switch (f->type) {
@@ -90,7 +93,7 @@ static struct json_object *scalar_json(const ProtobufCFieldDescriptor *f, const 
 	}
 	case PROTOBUF_C_TYPE_MESSAGE: {
 		const ProtobufCMessage *sub = *(ProtobufCMessage *const *)p;
-		return sub != NULL ? bw_pbjson_from(sub, 0) : NULL;
+		return sub != NULL ? from(sub, false, shown) : NULL;
 	}
 	}
 	return NULL;
@@ -126,7 +129,8 @@ static bool present(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f
 }
 
 static struct json_object *repeated_json(const ProtobufCMessage *m,
-					 const ProtobufCFieldDescriptor *f, size_t n)
+					 const ProtobufCFieldDescriptor *f, size_t n,
+					 bw_pbjson_shown_fn *shown)
 {
 	const char *arr = *AT(m, f->offset, char *const);
 	size_t sz = elem_size(f->type);
@@ -137,7 +141,7 @@ static struct json_object *repeated_json(const ProtobufCMessage *m,
 	for (size_t i = 0; i < n; i++) {
 		const void *p = arr + i * sz;
 		if (!map) {
-			json_object_array_add(out, scalar_json(f, p));
+			json_object_array_add(out, scalar_json(f, p, shown));
 			continue;
 		}
 		const ProtobufCMessage *e = *(ProtobufCMessage *const *)p;
@@ -145,30 +149,44 @@ static struct json_object *repeated_json(const ProtobufCMessage *m,
 		const char *key = *AT(e, d->fields[0].offset, char *const);
 		json_object_object_add(
 		    out, key != NULL ? key : "",
-		    scalar_json(&d->fields[1], AT(e, d->fields[1].offset, char)));
+		    scalar_json(&d->fields[1], AT(e, d->fields[1].offset, char), shown));
 	}
 	return out;
 }
 
-struct json_object *bw_pbjson_from(const ProtobufCMessage *m, unsigned flags)
+/* all: every field of m, also at its default (oneof members only when set). */
+static struct json_object *from(const ProtobufCMessage *m, bool all, bw_pbjson_shown_fn *shown)
 {
-	bool all = (flags & BW_PBJSON_ALL_FIELDS) != 0;
 	struct json_object *o = json_object_new_object();
 	if (o == NULL)
 		return NULL;
 	for (unsigned i = 0; i < m->descriptor->n_fields; i++) {
 		const ProtobufCFieldDescriptor *f = &m->descriptor->fields[i];
+		bool always = all || (shown != NULL &&
+				      (f->label == PROTOBUF_C_LABEL_REPEATED ||
+				       f->type != PROTOBUF_C_TYPE_MESSAGE) &&
+				      shown(m->descriptor, f));
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
 			size_t n = *AT(m, f->quantifier_offset, const size_t);
-			if (n > 0 || all)
-				json_object_object_add(o, f->name, repeated_json(m, f, n));
+			if (n > 0 || always)
+				json_object_object_add(o, f->name, repeated_json(m, f, n, shown));
 			continue;
 		}
-		if (!present(m, f, all && !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)))
+		if (!present(m, f, always && !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)))
 			continue;
-		json_object_object_add(o, f->name, scalar_json(f, AT(m, f->offset, char)));
+		json_object_object_add(o, f->name, scalar_json(f, AT(m, f->offset, char), shown));
 	}
 	return o;
+}
+
+struct json_object *bw_pbjson_from(const ProtobufCMessage *m, unsigned flags)
+{
+	return from(m, (flags & BW_PBJSON_ALL_FIELDS) != 0, NULL);
+}
+
+struct json_object *bw_pbjson_from_shown(const ProtobufCMessage *m, bw_pbjson_shown_fn *shown)
+{
+	return from(m, false, shown);
 }
 
 /* ---- JSON -> message ------------------------------------------------------------------- */

@@ -6,6 +6,8 @@
 #ifndef BW_PBJSON_H
 #define BW_PBJSON_H
 
+#include <stdbool.h>
+
 #include <json-c/json.h>
 #include <protobuf-c/protobuf-c.h>
 
@@ -17,6 +19,15 @@
 
 /* A new JSON object for m (caller owns it, json_object_put); NULL when out of memory. */
 struct json_object *bw_pbjson_from(const ProtobufCMessage *m, unsigned flags);
+
+/* Whether field f of messages of type d is emitted even at its default (an unset message stays
+ * out: only scalar and repeated fields are forced). */
+typedef bool bw_pbjson_shown_fn(const ProtobufCMessageDescriptor *d,
+				const ProtobufCFieldDescriptor *f);
+
+/* bw_pbjson_from(m, 0) with the fields shown() names emitted at their default too, at every
+ * depth (the policy shape: services/polcore). Caller owns the result; NULL when out of memory. */
+struct json_object *bw_pbjson_from_shown(const ProtobufCMessage *m, bw_pbjson_shown_fn *shown);
 
 /* Builds a message of type desc from the JSON object obj, all in arena memory: pack it, never
  * free it with protobuf_c_message_free_unpacked. NULL on failure with *err set to the reason

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "services/pbjson.h"
 #include "services/polcore.h"
 
 #define D(x) (&openshell__sandbox__v1__##x##__descriptor)
@@ -430,104 +431,9 @@ static bool always_shown(const ProtobufCMessageDescriptor *d, const ProtobufCFie
 	return false;
 }
 
-static struct json_object *msg_to_json(const ProtobufCMessage *m);
-
-static struct json_object *value_to_json(const ProtobufCFieldDescriptor *f, const void *slot)
-{
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_STRING: {
-		const char *s = *(char *const *)slot;
-		return json_object_new_string(s != NULL ? s : "");
-	}
-	case PROTOBUF_C_TYPE_BOOL:
-		return json_object_new_boolean(*(const protobuf_c_boolean *)slot);
-	case PROTOBUF_C_TYPE_UINT32:
-		return json_object_new_int64(*(const uint32_t *)slot);
-	case PROTOBUF_C_TYPE_INT32:
-	case PROTOBUF_C_TYPE_ENUM:
-		return json_object_new_int64(*(const int32_t *)slot);
-	case PROTOBUF_C_TYPE_INT64:
-		return json_object_new_int64(*(const int64_t *)slot);
-	case PROTOBUF_C_TYPE_UINT64:
-		return json_object_new_int64((int64_t) * (const uint64_t *)slot);
-	case PROTOBUF_C_TYPE_MESSAGE: {
-		const ProtobufCMessage *sub = *(ProtobufCMessage *const *)slot;
-		return sub != NULL ? msg_to_json(sub) : NULL;
-	}
-	default:
-		return NULL;
-	}
-}
-
-static bool is_default(const ProtobufCFieldDescriptor *f, const void *slot)
-{
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_STRING: {
-		const char *s = *(char *const *)slot;
-		return s == NULL || s[0] == '\0';
-	}
-	case PROTOBUF_C_TYPE_BOOL:
-		return *(const protobuf_c_boolean *)slot == 0;
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_UINT64:
-		return *(const uint64_t *)slot == 0;
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return *(ProtobufCMessage *const *)slot == NULL;
-	default:
-		return *(const uint32_t *)slot == 0;
-	}
-}
-
-static struct json_object *msg_to_json(const ProtobufCMessage *m)
-{
-	const ProtobufCMessageDescriptor *d = m->descriptor;
-	struct json_object *o = json_object_new_object();
-	if (o == NULL)
-		return NULL;
-	for (unsigned i = 0; i < d->n_fields; i++) {
-		const ProtobufCFieldDescriptor *f = &d->fields[i];
-		const char *base = (const char *)m;
-		bool always = always_shown(d, f);
-		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0)
-			continue;
-		if (f->label != PROTOBUF_C_LABEL_REPEATED) {
-			const void *slot = base + f->offset;
-			if (f->type == PROTOBUF_C_TYPE_MESSAGE
-				? *(ProtobufCMessage *const *)slot == NULL
-				: (!always && is_default(f, slot)))
-				continue;
-			json_object_object_add(o, f->name, value_to_json(f, slot));
-			continue;
-		}
-		size_t n = *(const size_t *)(base + f->quantifier_offset);
-		const char *arr = *(char *const *)(base + f->offset);
-		if (n == 0 && !always)
-			continue;
-		bool map = f->type == PROTOBUF_C_TYPE_MESSAGE && is_map_entry(f->descriptor);
-		struct json_object *c = map ? json_object_new_object() : json_object_new_array();
-		size_t sz = slot_size(f);
-		for (size_t k = 0; c != NULL && k < n; k++) {
-			if (map) {
-				const ProtobufCMessage *e = ((ProtobufCMessage *const *)arr)[k];
-				const ProtobufCMessageDescriptor *ed = f->descriptor;
-				const char *key =
-				    *(char *const *)((const char *)e + ed->fields[0].offset);
-				json_object_object_add(
-				    c, key != NULL ? key : "",
-				    value_to_json(&ed->fields[1],
-						  (const char *)e + ed->fields[1].offset));
-			} else {
-				json_object_array_add(c, value_to_json(f, arr + k * sz));
-			}
-		}
-		json_object_object_add(o, f->name, c);
-	}
-	return o;
-}
-
 struct json_object *bw_pol_to_json(const ProtobufCMessage *msg)
 {
-	return msg != NULL ? msg_to_json(msg) : NULL;
+	return msg != NULL ? bw_pbjson_from_shown(msg, always_shown) : NULL;
 }
 
 /* ---- canonical JSON --------------------------------------------------------------------- */

@@ -10,6 +10,7 @@
 #include "sandbox.pb-c.h"
 #include "services/audit.h"
 #include "services/events.h"
+#include "services/gwcall.h"
 #include "services/policy.h"
 #include "services/polcore.h"
 #include "services/polyaml.h"
@@ -39,13 +40,10 @@ static enum bw_err call(struct bw_polctx *c, const char *method, const ProtobufC
 			const ProtobufCMessageDescriptor *rd, bool idempotent,
 			ProtobufCMessage **resp)
 {
-	struct bw_gateway_creds creds;
-	*resp = NULL;
-	enum bw_err rc = bw_registry_creds(c->svc, c->gateway, &creds);
+	enum bw_err rc =
+	    bw_gwcall_unary(c->svc, c->gateway, method, req, rd, idempotent, resp, &c->res);
 	if (rc != BW_OK)
 		return rc;
-	struct bw_gw_target t = {c->gateway, &creds};
-	c->res = bw_gw_unary(&t, method, req, rd, idempotent, resp);
 	if (c->res.st == BW_GW_OK && bw_arena_defer(c->svc->arena, free_msg, *resp) != 0) {
 		free_msg(*resp);
 		*resp = NULL;

@@ -10,6 +10,7 @@
 #include "services/audit.h"
 #include "services/catalog.h"
 #include "services/events.h"
+#include "services/gwcall.h"
 #include "services/gwstream.h"
 #include "services/gwversion.h"
 #include "services/pbjson.h"
@@ -29,14 +30,6 @@ static const char SQL_META_PUT[] =
     " labels_json = IF(?, VALUES(labels_json), labels_json), updated_at = UTC_TIMESTAMP(6)";
 static const char SQL_META_DEL[] =
     "DELETE FROM sandbox_meta WHERE gateway_name = ? AND sandbox_name = ?";
-
-static enum bw_err target(struct bw_svc *svc, const char *gw, struct bw_gateway_creds *creds,
-			  struct bw_gw_target *t)
-{
-	t->name = gw;
-	t->creds = creds;
-	return bw_registry_creds(svc, gw, creds);
-}
 
 const char *bw_sandbox_gw_text(struct bw_svc *svc, const char *gw, const struct bw_gw_result *r)
 {
@@ -141,7 +134,7 @@ enum bw_err bw_sandbox_list(struct bw_svc *svc, const char *gw, unsigned limit, 
 	struct bw_dbres meta;
 	ProtobufCMessage *resp = NULL;
 	*items = NULL;
-	enum bw_err rc = target(svc, gw, &creds, &t);
+	enum bw_err rc = bw_gwcall_target(svc, gw, &creds, &t);
 	if (rc != BW_OK)
 		return rc;
 	struct bw_dbarg a[] = {bw_dba_text(gw)};
@@ -183,7 +176,7 @@ enum bw_err bw_sandbox_get(struct bw_svc *svc, const char *gw, const char *name,
 	ProtobufCMessage *resp = NULL;
 	const char *desc, *labels;
 	*out = NULL;
-	enum bw_err rc = target(svc, gw, &creds, &t);
+	enum bw_err rc = bw_gwcall_target(svc, gw, &creds, &t);
 	if (rc != BW_OK)
 		return rc;
 	Openshell__V1__GetSandboxRequest req = OPENSHELL__V1__GET_SANDBOX_REQUEST__INIT;
@@ -267,7 +260,7 @@ enum bw_err bw_sandbox_delete(struct bw_svc *svc, const struct bw_actor *actor, 
 	struct bw_gw_target t;
 	ProtobufCMessage *resp = NULL;
 	*deleted = false;
-	enum bw_err rc = target(svc, gw, &creds, &t);
+	enum bw_err rc = bw_gwcall_target(svc, gw, &creds, &t);
 	if (rc != BW_OK)
 		return rc;
 	Openshell__V1__DeleteSandboxRequest req = OPENSHELL__V1__DELETE_SANDBOX_REQUEST__INIT;
@@ -354,7 +347,7 @@ enum bw_err bw_sandbox_create(struct bw_svc *svc, const char *gw, const struct b
 	ProtobufCMessage *resp = NULL;
 	ProtobufCMessageUnknownField gpu;
 	*created = NULL;
-	enum bw_err rc = target(svc, gw, &creds, &t);
+	enum bw_err rc = bw_gwcall_target(svc, gw, &creds, &t);
 	if (rc != BW_OK)
 		return rc;
 	Openshell__V1__SandboxTemplate tpl = OPENSHELL__V1__SANDBOX_TEMPLATE__INIT;
@@ -404,7 +397,7 @@ enum bw_err bw_sandbox_find_by_op(struct bw_svc *svc, const char *gw, const char
 	struct bw_gw_target t;
 	ProtobufCMessage *resp = NULL;
 	*name = NULL;
-	enum bw_err rc = target(svc, gw, &creds, &t);
+	enum bw_err rc = bw_gwcall_target(svc, gw, &creds, &t);
 	if (rc != BW_OK)
 		return rc;
 	Openshell__V1__ListSandboxesRequest req = OPENSHELL__V1__LIST_SANDBOXES_REQUEST__INIT;
@@ -437,7 +430,7 @@ enum bw_err bw_sandbox_apply_preset(struct bw_svc *svc, const char *gw, const ch
 	*why = NULL;
 	memset(res, 0, sizeof(*res));
 	res->code_name = "";
-	enum bw_err rc = target(svc, gw, &creds, &t);
+	enum bw_err rc = bw_gwcall_target(svc, gw, &creds, &t);
 	if (rc != BW_OK)
 		return rc;
 	struct json_object *item =

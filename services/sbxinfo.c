@@ -18,18 +18,6 @@ static void add_str(struct json_object *o, const char *k, const char *v)
 	json_object_object_add(o, k, json_object_new_string(v != NULL ? v : ""));
 }
 
-/* The target of gw and the id of sandbox; *id NULL unless both worked. */
-static enum bw_err resolve(struct bw_svc *svc, const char *gw, const char *sandbox,
-			   struct bw_gateway_creds *creds, struct bw_gw_target *t, const char **id,
-			   struct bw_gw_result *res)
-{
-	*id = NULL;
-	enum bw_err rc = bw_gwcall_target(svc, gw, creds, t);
-	if (rc != BW_OK)
-		return rc;
-	return bw_gwcall_sandbox_id(svc, t, sandbox, id, res);
-}
-
 int bw_sbxinfo_level_rank(const char *level)
 {
 	static const char *const names[] = {"error", "warn", "info", "debug", "trace"};
@@ -103,7 +91,7 @@ enum bw_err bw_sbxinfo_logs(struct bw_svc *svc, const char *gw, const char *sand
 	const char *id;
 	ProtobufCMessage *resp = NULL;
 	*out = NULL;
-	enum bw_err rc = resolve(svc, gw, sandbox, &creds, &t, &id, res);
+	enum bw_err rc = bw_gwcall_sandbox_id(svc, gw, sandbox, &creds, &t, &id, res);
 	if (rc != BW_OK || res->st != BW_GW_OK)
 		return rc;
 	Openshell__V1__GetSandboxLogsRequest req = OPENSHELL__V1__GET_SANDBOX_LOGS_REQUEST__INIT;
@@ -209,7 +197,7 @@ enum bw_err bw_sbxinfo_ssh_create(struct bw_svc *svc, const struct bw_actor *act
 	ProtobufCMessage *resp = NULL;
 	*out = NULL;
 	*bad_field = NULL;
-	enum bw_err rc = resolve(svc, gw, sandbox, &creds, &t, &id, res);
+	enum bw_err rc = bw_gwcall_sandbox_id(svc, gw, sandbox, &creds, &t, &id, res);
 	if (rc != BW_OK || res->st != BW_GW_OK)
 		return rc;
 	Openshell__V1__CreateSshSessionRequest req =
@@ -253,20 +241,16 @@ enum bw_err bw_sbxinfo_ssh_revoke(struct bw_svc *svc, const struct bw_actor *act
 				  const char *sandbox, const char *token, bool *revoked,
 				  struct bw_gw_result *res)
 {
-	struct bw_gateway_creds creds;
-	struct bw_gw_target t;
 	ProtobufCMessage *resp = NULL;
 	*revoked = false;
-	enum bw_err rc = bw_gwcall_target(svc, gw, &creds, &t);
-	if (rc != BW_OK)
-		return rc;
 	Openshell__V1__RevokeSshSessionRequest req =
 	    OPENSHELL__V1__REVOKE_SSH_SESSION_REQUEST__INIT;
 	req.token = (char *)token;
-	*res = bw_gw_unary(&t, RPC("RevokeSshSession"), &req.base,
-			   &openshell__v1__revoke_ssh_session_response__descriptor, false, &resp);
-	if (res->st != BW_GW_OK)
-		return BW_OK;
+	enum bw_err rc = bw_gwcall_unary(svc, gw, RPC("RevokeSshSession"), &req.base,
+					 &openshell__v1__revoke_ssh_session_response__descriptor,
+					 false, &resp, res);
+	if (rc != BW_OK || res->st != BW_GW_OK)
+		return rc;
 	*revoked = ((Openshell__V1__RevokeSshSessionResponse *)resp)->revoked;
 	protobuf_c_message_free_unpacked(resp, NULL);
 	struct json_object *detail = json_object_new_object();
@@ -334,7 +318,7 @@ enum bw_err bw_sbxinfo_config(struct bw_svc *svc, const char *gw, const char *sa
 	const char *id;
 	ProtobufCMessage *resp = NULL;
 	*out = NULL;
-	enum bw_err rc = resolve(svc, gw, sandbox, &creds, &t, &id, res);
+	enum bw_err rc = bw_gwcall_sandbox_id(svc, gw, sandbox, &creds, &t, &id, res);
 	if (rc != BW_OK || res->st != BW_GW_OK)
 		return rc;
 	Openshell__Sandbox__V1__GetSandboxConfigRequest req =
@@ -358,7 +342,7 @@ enum bw_err bw_sbxinfo_provider_env(struct bw_svc *svc, const char *gw, const ch
 	const char *id;
 	ProtobufCMessage *resp = NULL;
 	*out = NULL;
-	enum bw_err rc = resolve(svc, gw, sandbox, &creds, &t, &id, res);
+	enum bw_err rc = bw_gwcall_sandbox_id(svc, gw, sandbox, &creds, &t, &id, res);
 	if (rc != BW_OK || res->st != BW_GW_OK)
 		return rc;
 	Openshell__V1__GetSandboxProviderEnvironmentRequest req =
@@ -391,21 +375,16 @@ enum bw_err bw_sbxinfo_provider_env(struct bw_svc *svc, const char *gw, const ch
 enum bw_err bw_sbxinfo_providers(struct bw_svc *svc, const char *gw, const char *sandbox,
 				 struct json_object **out, struct bw_gw_result *res)
 {
-	struct bw_gateway_creds creds;
-	struct bw_gw_target t;
 	ProtobufCMessage *resp = NULL;
 	*out = NULL;
-	enum bw_err rc = bw_gwcall_target(svc, gw, &creds, &t);
-	if (rc != BW_OK)
-		return rc;
 	Openshell__V1__ListSandboxProvidersRequest req =
 	    OPENSHELL__V1__LIST_SANDBOX_PROVIDERS_REQUEST__INIT;
 	req.sandbox_name = (char *)sandbox;
-	*res =
-	    bw_gw_unary(&t, RPC("ListSandboxProviders"), &req.base,
-			&openshell__v1__list_sandbox_providers_response__descriptor, true, &resp);
-	if (res->st != BW_GW_OK)
-		return BW_OK;
+	enum bw_err rc = bw_gwcall_unary(
+	    svc, gw, RPC("ListSandboxProviders"), &req.base,
+	    &openshell__v1__list_sandbox_providers_response__descriptor, true, &resp, res);
+	if (rc != BW_OK || res->st != BW_GW_OK)
+		return rc;
 	const Openshell__V1__ListSandboxProvidersResponse *r =
 	    (const Openshell__V1__ListSandboxProvidersResponse *)resp;
 	struct json_object *o = json_object_new_object(), *items = json_object_new_array();

@@ -90,14 +90,6 @@ static void row_to_hook(const struct bw_dbres *r, size_t i, struct bw_webhook *w
 	w->updated_at = bw_db_cell(r, i, 8);
 }
 
-static enum bw_err finish(struct bw_svc *svc, enum bw_err rc)
-{
-	if (rc == BW_OK)
-		return bw_db_commit(svc->db);
-	bw_db_rollback(svc->db);
-	return rc;
-}
-
 enum bw_err bw_webhooks_list(struct bw_svc *svc, struct bw_webhook **items, size_t *n)
 {
 	struct bw_dbres r;
@@ -229,7 +221,7 @@ enum bw_err bw_webhooks_create(struct bw_svc *svc, const struct bw_actor *actor,
 	}
 	if (rc == BW_OK)
 		rc = audit_hook(svc, actor, "webhook.create", (long long)id, detail);
-	rc = finish(svc, rc);
+	rc = bw_db_end(svc->db, rc);
 	if (rc == BW_OK)
 		rc = bw_webhooks_get(svc, (long long)id, out);
 out:
@@ -276,7 +268,7 @@ enum bw_err bw_webhooks_update(struct bw_svc *svc, const struct bw_actor *actor,
 		rc = bw_db_exec(svc->db, sql_update, args, 7, NULL, NULL);
 	if (rc == BW_OK)
 		rc = audit_hook(svc, actor, "webhook.update", id, detail);
-	rc = finish(svc, rc);
+	rc = bw_db_end(svc->db, rc);
 	if (rc == BW_OK)
 		rc = bw_webhooks_get(svc, id, out);
 out:
@@ -296,7 +288,7 @@ enum bw_err bw_webhooks_delete(struct bw_svc *svc, const struct bw_actor *actor,
 		rc = BW_ENOTFOUND;
 	if (rc == BW_OK)
 		rc = audit_hook(svc, actor, "webhook.delete", id, NULL);
-	return finish(svc, rc);
+	return bw_db_end(svc->db, rc);
 }
 
 static enum bw_err last_insert_id(struct bw_svc *svc, long long *id)
@@ -348,7 +340,7 @@ enum bw_err bw_webhooks_test(struct bw_svc *svc, const struct bw_actor *actor, l
 		rc = enqueue_test(svc, id, event_id);
 	if (rc == BW_OK)
 		rc = audit_hook(svc, actor, "webhook.test", id, NULL);
-	return finish(svc, rc);
+	return bw_db_end(svc->db, rc);
 }
 
 static const char *cell_or_null(const struct bw_dbres *r, size_t i, size_t c)
@@ -446,7 +438,7 @@ enum bw_err bw_webhooks_fanout(struct bw_svc *svc, int max, size_t *events)
 		rc = bw_db_query(svc->db, svc->arena, sql_enabled_hooks, NULL, 0, &hooks);
 	for (size_t i = 0; rc == BW_OK && i < ev.nrows; i++)
 		rc = fan_one(svc, &hooks, bw_db_cell(&ev, i, 0), bw_db_cell(&ev, i, 1));
-	rc = finish(svc, rc);
+	rc = bw_db_end(svc->db, rc);
 	if (rc == BW_OK)
 		*events = ev.nrows;
 	return rc;
@@ -512,7 +504,7 @@ enum bw_err bw_webhooks_claim(struct bw_svc *svc, const char *owner, int lease_s
 		}
 		long long id = atoll(bw_db_cell(&r, 0, 0));
 		struct bw_dbarg args[] = {bw_dba_text(owner), bw_dba_int(lease_s), bw_dba_int(id)};
-		rc = finish(svc, bw_db_exec(svc->db, sql_take, args, 3, NULL, NULL));
+		rc = bw_db_end(svc->db, bw_db_exec(svc->db, sql_take, args, 3, NULL, NULL));
 		if (rc == BW_OK)
 			rc = load_job(svc, id, job, &enabled);
 		if (rc == BW_ENOTFOUND)
@@ -559,7 +551,7 @@ enum bw_err bw_webhooks_record(struct bw_svc *svc, const char *owner, long long 
 		rc = BW_ECONFLICT;
 	if (rc == BW_OK && final)
 		rc = bw_db_exec(svc->db, sql_total, &status, 1, NULL, NULL);
-	return finish(svc, rc);
+	return bw_db_end(svc->db, rc);
 }
 
 enum bw_err bw_webhooks_totals(struct bw_svc *svc, struct bw_dbres *out)
