@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "fcgi/auth.h"
@@ -127,6 +128,28 @@ static void reply_session(struct bw_req *req, int status, const struct bw_princi
 	bw_reply_json_owned(req, status, o);
 }
 
+/* The normalised e-mail of a body, or NULL after replying: 400 empty_text when empty, 400
+ * "Invalid email format" when malformed or longer than max_chars characters. */
+static const char *email_or_reply(struct bw_req *req, const char *email, const char *empty_text,
+				  size_t max_chars)
+{
+	char *norm = bw_email_normalize(req->arena, email);
+	if (norm == NULL) {
+		bw_reply_err(req, BW_ENOMEM);
+		return NULL;
+	}
+	if (norm[0] == '\0') {
+		bw_reply_problem(req, 400, NULL, "%s", empty_text);
+		return NULL;
+	}
+	if (!bw_email_valid(norm) ||
+	    (max_chars != SIZE_MAX && bw_utf8_count(norm, strlen(norm)) > max_chars)) {
+		bw_reply_problem(req, 400, NULL, "Invalid email format");
+		return NULL;
+	}
+	return norm;
+}
+
 void bw_h_auth_setup(struct bw_req *req)
 {
 	const char *email = NULL, *pw = NULL, *hash = NULL, *token = NULL;
@@ -143,19 +166,9 @@ void bw_h_auth_setup(struct bw_req *req)
 		bw_reply_problem(req, 400, NULL, "Setup already complete");
 		return;
 	}
-	char *norm = bw_email_normalize(req->arena, email);
-	if (norm == NULL) {
-		bw_reply_err(req, BW_ENOMEM);
+	const char *norm = email_or_reply(req, email, "Email and password are required", SIZE_MAX);
+	if (norm == NULL)
 		return;
-	}
-	if (norm[0] == '\0') {
-		bw_reply_problem(req, 400, NULL, "Email and password are required");
-		return;
-	}
-	if (!bw_email_valid(norm)) {
-		bw_reply_problem(req, 400, NULL, "Invalid email format");
-		return;
-	}
 	const struct bw_conf *conf = req->svc.conf;
 	const char *bad = bw_password_policy(pw, conf->password_min_length,
 					     conf->password_require_complexity, req->arena);
@@ -476,19 +489,9 @@ void bw_h_users_invite(struct bw_req *req)
 	enum bw_rank rank = role_or_reply(req, role);
 	if (rank == BW_RANK_NONE)
 		return;
-	char *norm = bw_email_normalize(req->arena, email);
-	if (norm == NULL) {
-		bw_reply_err(req, BW_ENOMEM);
+	const char *norm = email_or_reply(req, email, "Email is required", MAX_EMAIL_CHARS);
+	if (norm == NULL)
 		return;
-	}
-	if (norm[0] == '\0') {
-		bw_reply_problem(req, 400, NULL, "Email is required");
-		return;
-	}
-	if (!bw_email_valid(norm) || bw_utf8_count(norm, strlen(norm)) > MAX_EMAIL_CHARS) {
-		bw_reply_problem(req, 400, NULL, "Invalid email format");
-		return;
-	}
 	struct bw_user u;
 	enum bw_err rc = bw_users_invite(&req->svc, &req->actor, norm, rank,
 					 req->svc.conf->invite_max_age, &u, &token);
@@ -579,19 +582,9 @@ void bw_h_auth_register(struct bw_req *req)
 		bw_reply_problem(req, 400, NULL, "Setup not complete — use /setup first");
 		return;
 	}
-	char *norm = bw_email_normalize(req->arena, email);
-	if (norm == NULL) {
-		bw_reply_err(req, BW_ENOMEM);
+	const char *norm = email_or_reply(req, email, "Email and password are required", SIZE_MAX);
+	if (norm == NULL)
 		return;
-	}
-	if (norm[0] == '\0') {
-		bw_reply_problem(req, 400, NULL, "Email and password are required");
-		return;
-	}
-	if (!bw_email_valid(norm)) {
-		bw_reply_problem(req, 400, NULL, "Invalid email format");
-		return;
-	}
 	const char *bad = bw_password_policy(pw, conf->password_min_length,
 					     conf->password_require_complexity, req->arena);
 	if (bad != NULL) {
