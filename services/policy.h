@@ -19,8 +19,9 @@
 #include "services/gwclient.h"
 #include "services/svc.h"
 
-/* Bounded retries of an optimistic read-modify-write before BW_ECONFLICT. */
-#define BW_POLICY_RMW_ATTEMPTS 5
+/* Bounded retries of an optimistic read-modify-write before BW_ECONFLICT (with a jittered
+ * exponential pause between them: at most about 1.3 s in all). */
+#define BW_POLICY_RMW_ATTEMPTS 8
 
 /* What a policy route works on. why receives a sentence for BW_EINVAL (bad policy input,
  * e.g. a TLD wildcard) and for the "no current policy" case. */
