@@ -21,32 +21,33 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"Usage: breakwaterctl [--config FILE] COMMAND\n\n"
-		"Commands:\n"
-		"  migrate        apply pending database migrations (refuses a newer schema); with\n"
-		"                 db_migrate_user set, as that schema owner, then grant db_user row\n"
-		"                 access (append-only on the audit trail)\n"
-		"  schema-version print the database's schema version and the newest one known\n"
-		"  keygen FILE    create a new 32-byte master key file (mode 0600; never "
-		"overwrites)\n"
-		"  bootstrap-admin  create the first admin from $BREAKWATER_ADMIN_EMAIL and\n"
-		"                 $BREAKWATER_ADMIN_PASSWORD when no user exists yet (idempotent)\n"
-		"  audit verify   walk the audit hash chain; prints the first broken link and\n"
-		"                 exits 2 when there is one\n"
-		"  audit purge --older-than DAYS\n"
-		"                 delete audit rows older than DAYS days (retention); the purge\n"
-		"                 itself is audited (audit.purged, with the count)\n"
-		"  gateway exec GATEWAY SANDBOX [--timeout S] -- CMD...\n"
-		"                 run CMD in a sandbox; stdout/stderr stream as they arrive, the\n"
-		"                 exit code is the command's (69: the gateway call failed)\n"
-		"  gateway watch GATEWAY SANDBOX [--max-events N] [--deadline S]\n"
-		"                 print the sandbox's phase, log and event stream, one per line,\n"
-		"                 until it ends, N events arrived or S seconds (default 3600) "
-		"passed\n\n"
-		"Configuration: --config FILE, else $BREAKWATER_CONFIG, else %s;\n"
-		"see breakwater-fcgi --help for the keys.\n",
-		BW_CONF_DEFAULT_PATH);
+	fprintf(
+	    out,
+	    "Usage: breakwaterctl [--config FILE] COMMAND\n\n"
+	    "Commands:\n"
+	    "  migrate        apply pending database migrations (refuses a newer schema); with\n"
+	    "                 db_migrate_user set, as that schema owner, then grant db_user row\n"
+	    "                 access (append-only on the audit trail)\n"
+	    "  schema-version print the database's schema version and the newest one known\n"
+	    "  keygen FILE    create a new 32-byte master key file (mode 0600; never "
+	    "overwrites)\n"
+	    "  bootstrap-admin  create the first admin from $BREAKWATER_ADMIN_EMAIL and\n"
+	    "                 $BREAKWATER_ADMIN_PASSWORD when no user exists yet (idempotent)\n"
+	    "  audit verify   walk the audit hash chain; prints the first broken link and\n"
+	    "                 exits 2 when there is one\n"
+	    "  audit purge --older-than DAYS\n"
+	    "                 delete audit rows older than DAYS days (retention); the purge\n"
+	    "                 itself is audited (audit.purged, with the count)\n"
+	    "  gateway exec GATEWAY SANDBOX [--timeout S] -- CMD...\n"
+	    "                 run CMD in a sandbox; stdout/stderr stream as they arrive, the\n"
+	    "                 exit code is the command's (69: the gateway call failed)\n"
+	    "  gateway watch GATEWAY SANDBOX [--max-events N] [--deadline S]\n"
+	    "                 print the sandbox's phase, log and event stream, one per line,\n"
+	    "                 until it ends, N events arrived or S seconds (default 3600) "
+	    "passed\n\n"
+	    "Configuration: --config FILE, else $BREAKWATER_CONFIG, else %s;\n"
+	    "see breakwater-fcgi --help for the keys.\n",
+	    BW_CONF_DEFAULT_PATH);
 }
 
 static int with_db(const struct bw_conf *conf,

@@ -4,8 +4,8 @@
 #include "config.h"
 
 #include <string.h>
-#include <time.h>
 
+#include "lib/clock.h"
 #include "fcgi/body.h"
 #include "fcgi/lro.h"
 #include "lib/jsonu.h"
@@ -20,19 +20,6 @@
 #define STREAM_POLL_MS 500
 #define STREAM_KEEPALIVE_S 15
 #define STREAM_MAX_S 3900 /* longest exec (3600 s) plus its create and margin */
-
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
 
 /* Only a well-formed id is looked up (an unknown one answers 404 the same way). */
 static bool id_shape_ok(const char *id)
@@ -120,10 +107,10 @@ void bw_h_ops_get(struct bw_req *req)
 	const char *id = bw_req_param(req, "id");
 	if (!load(req, id, &op))
 		return;
-	double end = mono_s() + (double)wait;
-	for (double left = end - mono_s(); bw_op_state_active(op.status) && left > 0.05;
-	     left = end - mono_s()) {
-		sleep_ms(left < 0.25 ? (int)(left * 1000) : WAIT_POLL_MS);
+	double end = bw_mono_s() + (double)wait;
+	for (double left = end - bw_mono_s(); bw_op_state_active(op.status) && left > 0.05;
+	     left = end - bw_mono_s()) {
+		bw_sleep_s(left < 0.25 ? left : WAIT_POLL_MS / 1e3);
 		if (!load(req, id, &op))
 			return;
 	}
@@ -179,9 +166,9 @@ void bw_h_ops_stream(struct bw_req *req)
 	if (!send_frame(req, &op))
 		return;
 	last = op;
-	double start = mono_s(), quiet = start;
-	while (bw_op_state_active(last.status) && mono_s() - start < STREAM_MAX_S) {
-		sleep_ms(STREAM_POLL_MS);
+	double start = bw_mono_s(), quiet = start;
+	while (bw_op_state_active(last.status) && bw_mono_s() - start < STREAM_MAX_S) {
+		bw_sleep_s(STREAM_POLL_MS / 1e3);
 		enum bw_err rc = bw_op_get(&req->svc, id, &op);
 		if (rc == BW_ENOTFOUND) {
 			static const char gone[] =
@@ -196,13 +183,13 @@ void bw_h_ops_stream(struct bw_req *req)
 			if (!send_frame(req, &op))
 				return;
 			last = op;
-			quiet = mono_s();
-		} else if (mono_s() - quiet >= STREAM_KEEPALIVE_S) {
+			quiet = bw_mono_s();
+		} else if (bw_mono_s() - quiet >= STREAM_KEEPALIVE_S) {
 			/* A comment line keeps proxies from timing the stream out. */
 			if (!bw_reply_stream_write(req, ": keepalive\n\n", 13) ||
 			    !bw_reply_stream_flush(req))
 				return;
-			quiet = mono_s();
+			quiet = bw_mono_s();
 		}
 	}
 }

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "lib/clock.h"
 #include "fcgi/problem.h"
 #include "fcgi/request.h"
 #include "lib/jsonu.h"
@@ -18,13 +18,6 @@ static const char *param(FCGX_Request *f, const char *name)
 {
 	const char *v = FCGX_GetParam(name, f->envp);
 	return v != NULL ? v : "";
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* Request ids are shown to clients and written to logs: keep only a safe alphabet. */
@@ -47,7 +40,7 @@ void bw_req_init(struct bw_req *req, FCGX_Request *fcgx, struct bw_arena *a)
 	memset(req, 0, sizeof(*req));
 	req->fcgx = fcgx;
 	req->arena = a;
-	req->started = now_s();
+	req->started = bw_mono_s();
 	req->method = param(fcgx, "REQUEST_METHOD");
 	req->uri = param(fcgx, "REQUEST_URI");
 	size_t plen = strcspn(req->uri, "?#");

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/clock.h"
 #include "fcgi/respcache.h"
 #include "lib/shm.h"
 

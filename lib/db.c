@@ -4,12 +4,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <mysql.h>
 #include <errmsg.h>
 #include <mysqld_error.h>
 
+#include "lib/clock.h"
 #include "lib/db.h"
 #include "lib/log.h"
 
@@ -78,13 +78,6 @@ void bw_db_thread_init(void)
 void bw_db_thread_end(void)
 {
 	mysql_thread_end();
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void copy(char *dst, size_t cap, const char *src)
@@ -200,7 +193,7 @@ static enum bw_err connect_db(struct bw_db *db)
 		return BW_EDBLOST;
 	}
 	db->my = my;
-	db->last_used = now_s();
+	db->last_used = bw_mono_s();
 	return BW_OK;
 }
 
@@ -213,7 +206,8 @@ static enum bw_err ensure(struct bw_db *db)
 		disconnect(db);
 		return connect_db(db);
 	}
-	if (!db->in_tx && now_s() - db->last_used > IDLE_PING_SECONDS && mysql_ping(db->my) != 0) {
+	if (!db->in_tx && bw_mono_s() - db->last_used > IDLE_PING_SECONDS &&
+	    mysql_ping(db->my) != 0) {
 		disconnect(db);
 		return connect_db(db);
 	}
@@ -320,7 +314,7 @@ static enum bw_err run(struct bw_db *db, const char *sql, bool cache, const stru
 		rc = fail(db, e, text);
 		goto out;
 	}
-	db->last_used = now_s();
+	db->last_used = bw_mono_s();
 	*out = st;
 	st = NULL;
 out:
@@ -586,13 +580,13 @@ enum bw_err bw_db_stream(struct bw_db *db, const char *sql, const struct bw_dbar
 		return rc;
 	rc = stream_rows(db, st, fn, ctx, stopped);
 	mysql_stmt_close(st);
-	db->last_used = now_s();
+	db->last_used = bw_mono_s();
 	return rc;
 }
 
 enum bw_err bw_db_ping(struct bw_db *db, double *latency_ms)
 {
-	double t0 = now_s();
+	double t0 = bw_mono_s();
 	enum bw_err rc = BW_OK;
 	if (db->broken || db->my == NULL || mysql_ping(db->my) != 0) {
 		disconnect(db);
@@ -601,9 +595,9 @@ enum bw_err bw_db_ping(struct bw_db *db, double *latency_ms)
 			rc = fail(db, mysql_errno(db->my), mysql_error(db->my));
 	}
 	if (rc == BW_OK)
-		db->last_used = now_s();
+		db->last_used = bw_mono_s();
 	if (latency_ms != NULL)
-		*latency_ms = (now_s() - t0) * 1000.0;
+		*latency_ms = (bw_mono_s() - t0) * 1000.0;
 	return rc;
 }
 
@@ -648,7 +642,7 @@ enum bw_err bw_db_commit(struct bw_db *db)
 	db->in_tx = false;
 	if (mysql_autocommit(db->my, 1) != 0)
 		return fail(db, mysql_errno(db->my), mysql_error(db->my));
-	db->last_used = now_s();
+	db->last_used = bw_mono_s();
 	return BW_OK;
 }
 

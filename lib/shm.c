@@ -3,7 +3,6 @@
 
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 
 #include "lib/shm.h"
 
@@ -28,11 +27,4 @@ void bw_atomic_max_u64(_Atomic uint64_t *p, uint64_t v)
 	uint64_t cur = atomic_load(p);
 	while (cur < v && !atomic_compare_exchange_weak(p, &cur, v))
 		;
-}
-
-int64_t bw_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

@@ -63,7 +63,4 @@ void bw_shared_destroy(struct bw_shared *sh);
 /* Raises *p to v unless it already holds a larger value. */
 void bw_atomic_max_u64(_Atomic uint64_t *p, uint64_t v);
 
-/* Monotonic clock in milliseconds (comparable across the processes of one host). */
-int64_t bw_now_ms(void);
-
 #endif

@@ -2,8 +2,8 @@
 #include "config.h"
 
 #include <string.h>
-#include <time.h>
 
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "openshell.pb-c.h"
 #include "sandbox.pb-c.h"
@@ -378,13 +378,6 @@ enum bw_err bw_appr_clear(struct bw_svc *svc, const struct bw_actor *actor,
 	return rc;
 }
 
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* One poll: *done when the version is in force or failed. */
 static enum bw_err poll_once(struct bw_svc *svc, const struct bw_appr_where *w, long long version,
 			     bool *done, enum bw_load_outcome *outcome, const char **load_error,
@@ -422,7 +415,7 @@ enum bw_err bw_appr_wait_loaded(struct bw_svc *svc, const struct bw_appr_where *
 				long long version, double timeout_s, enum bw_load_outcome *outcome,
 				const char **load_error, struct bw_gw_result *res)
 {
-	double deadline = mono_s() + timeout_s;
+	double deadline = bw_mono_s() + timeout_s;
 	*outcome = BW_LOAD_TIMEOUT;
 	*load_error = NULL;
 	for (;;) {
@@ -430,13 +423,11 @@ enum bw_err bw_appr_wait_loaded(struct bw_svc *svc, const struct bw_appr_where *
 		enum bw_err rc = poll_once(svc, w, version, &done, outcome, load_error, res);
 		if (rc != BW_OK || res->st != BW_GW_OK || done)
 			return rc;
-		double left = deadline - mono_s();
+		double left = deadline - bw_mono_s();
 		if (left <= 0) {
 			*outcome = BW_LOAD_TIMEOUT;
 			return BW_OK;
 		}
-		double nap = left < POLL_MS / 1e3 ? left : POLL_MS / 1e3;
-		struct timespec ts = {(time_t)nap, (long)((nap - (double)(time_t)nap) * 1e9)};
-		nanosleep(&ts, NULL);
+		bw_sleep_s(left < POLL_MS / 1e3 ? left : POLL_MS / 1e3);
 	}
 }

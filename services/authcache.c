@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/clock.h"
 #include "lib/shm.h"
 #include "services/auth.h"
 #include "services/authcache.h"

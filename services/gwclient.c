@@ -16,7 +16,7 @@
 #include <grpc/support/time.h>
 #include <openssl/evp.h>
 
-#include "lib/crypto.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "openshell.pb-c.h"
 #include "services/gwclient.h"
@@ -57,13 +57,6 @@ static struct {
 	bw_gw_call_hook hook;
 	void *hook_ctx;
 } cache = {PTHREAD_MUTEX_INITIALIZER, false, NULL, NULL, 30, true, false, NULL, NULL};
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 __attribute__((format(printf, 4, 5))) static void
 set_result(struct bw_gw_result *r, enum bw_gw_status st, const char *code, const char *fmt, ...)
@@ -204,7 +197,7 @@ static bool in_backoff(const char *name)
 {
 	pthread_mutex_lock(&cache.mu);
 	struct backoff *b = backoff_locked(name, false);
-	bool wait = b != NULL && b->delay > 0 && now_s() - b->last_attempt < b->delay;
+	bool wait = b != NULL && b->delay > 0 && bw_mono_s() - b->last_attempt < b->delay;
 	pthread_mutex_unlock(&cache.mu);
 	return wait;
 }
@@ -215,7 +208,7 @@ static void note_outcome(const char *name, bool unreachable)
 	pthread_mutex_lock(&cache.mu);
 	struct backoff *b = backoff_locked(name, unreachable);
 	if (b != NULL) {
-		b->last_attempt = now_s();
+		b->last_attempt = bw_mono_s();
 		if (!unreachable)
 			b->delay = 0;
 		else if (b->delay == 0)
@@ -508,20 +501,8 @@ static grpc_status_code call_once(grpc_channel *ch, const char *method, grpc_sli
 /* Sleep before retry n (1-based), clamped to what is left of the budget. */
 static void retry_pause(int n, double left_s)
 {
-	double d = RETRY_INITIAL_S;
-	for (int i = 1; i < n && d < RETRY_MAX_S; i++)
-		d *= 2;
-	if (d > RETRY_MAX_S)
-		d = RETRY_MAX_S;
-	unsigned short u = 0;
-	bw_random(&u, sizeof(u));
-	d *= 1.0 + RETRY_JITTER * (2.0 * (double)u / 65535.0 - 1.0);
-	if (d > left_s)
-		d = left_s;
-	if (d <= 0)
-		return;
-	struct timespec ts = {(time_t)d, (long)((d - (double)(time_t)d) * 1e9)};
-	nanosleep(&ts, NULL);
+	double d = bw_backoff_s(n, RETRY_INITIAL_S, RETRY_MAX_S, RETRY_JITTER);
+	bw_sleep_s(d < left_s ? d : left_s);
 }
 
 struct bw_gw_result bw_gw_unary(const struct bw_gw_target *t, const char *method,
@@ -542,16 +523,16 @@ struct bw_gw_result bw_gw_unary(const struct bw_gw_target *t, const char *method
 	size_t len = protobuf_c_message_get_packed_size(req);
 	grpc_slice payload = grpc_slice_malloc(len);
 	protobuf_c_message_pack(req, GRPC_SLICE_START_PTR(payload));
-	double start = now_s(), budget = cache.timeout_s;
+	double start = bw_mono_s(), budget = cache.timeout_s;
 	grpc_status_code code = GRPC_STATUS_UNKNOWN;
 	grpc_slice out = grpc_empty_slice();
 	char details[160];
 	for (int attempt = 1;; attempt++) {
-		double left = budget - (now_s() - start);
+		double left = budget - (bw_mono_s() - start);
 		code = left > 0
 			   ? call_once(c->ch, method, payload, left, &out, details, sizeof(details))
 			   : GRPC_STATUS_DEADLINE_EXCEEDED;
-		left = budget - (now_s() - start);
+		left = budget - (bw_mono_s() - start);
 		if (code == GRPC_STATUS_OK || !idempotent || !retryable(code) ||
 		    attempt >= RETRY_ATTEMPTS || left <= 0)
 			break;
@@ -777,15 +758,15 @@ struct bw_gw_result bw_gw_stream(const struct bw_gw_target *t, const char *metho
 	size_t len = protobuf_c_message_get_packed_size(req);
 	grpc_slice payload = grpc_slice_malloc(len);
 	protobuf_c_message_pack(req, GRPC_SLICE_START_PTR(payload));
-	double start = now_s();
+	double start = bw_mono_s();
 	grpc_status_code code = GRPC_STATUS_UNKNOWN;
 	char details[160] = "";
 	for (int attempt = 1;; attempt++) {
-		double left = deadline_s - (now_s() - start);
+		double left = deadline_s - (bw_mono_s() - start);
 		code = left > 0 ? stream_once(c->ch, method, payload, left, msg_desc, cb, arg, end,
 					      details, sizeof(details))
 				: GRPC_STATUS_DEADLINE_EXCEEDED;
-		left = deadline_s - (now_s() - start);
+		left = deadline_s - (bw_mono_s() - start);
 		if (code == GRPC_STATUS_OK ||
 		    !bw_gw_stream_may_retry(code, idempotent, end->delivered, attempt, left))
 			break;

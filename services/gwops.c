@@ -2,8 +2,8 @@
 #include "config.h"
 
 #include <string.h>
-#include <time.h>
 
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "openshell.pb-c.h"
 #include "sandbox.pb-c.h"
@@ -13,13 +13,6 @@
 #include "services/gwversion.h"
 
 #define RPC(m) "/openshell.v1.OpenShell/" m
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 const char *bw_gwops_health_name(int status)
 {
@@ -50,14 +43,14 @@ enum bw_err bw_gwops_health(struct bw_svc *svc, const char *name, bool reset, st
 	if (reset)
 		bw_gw_reset(name);
 	Openshell__V1__HealthRequest req = OPENSHELL__V1__HEALTH_REQUEST__INIT;
-	double start = now_ms();
+	double start = bw_mono_s();
 	*res = bw_gw_unary(&t, RPC("Health"), &req.base,
 			   &openshell__v1__health_response__descriptor, true, &resp);
 	struct bw_health_note note = {"unreachable", NULL, NULL, false};
 	if (res->st == BW_GW_OK) {
 		Openshell__V1__HealthResponse *h = (Openshell__V1__HealthResponse *)resp;
 		struct bw_gwver v = bw_gwver_parse(h->version);
-		out->latency_ms = now_ms() - start;
+		out->latency_ms = (bw_mono_s() - start) * 1e3;
 		out->status = bw_gwops_health_name(h->status);
 		out->version = bw_arena_strdup(svc->arena, h->version ? h->version : "");
 		out->compat = bw_gwver_verdict(&v);

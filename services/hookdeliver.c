@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
+#include "lib/clock.h"
 #include "lib/jsonu.h"
 #include "lib/log.h"
 #include "services/events.h"
@@ -391,20 +392,13 @@ static void idle(struct bw_hookdeliver *hd)
 	pthread_mutex_unlock(&hd->mu);
 }
 
-static time_t mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 /* The delivery log keeps finished rows webhook_delivery_max_age_days days (the reference's 7)
  * and the event outbox dispatched rows event_retention_days days; every worker may run it, the
  * deletes do not conflict. */
 static void purge(struct bw_hookdeliver *hd, struct bw_svc *svc)
 {
 	unsigned long long n = 0;
-	time_t now = mono_now();
+	time_t now = (time_t)bw_mono_s();
 	if (hd->purged_at != 0 && now - hd->purged_at < PURGE_EVERY_S)
 		return;
 	hd->purged_at = now;

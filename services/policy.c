@@ -3,9 +3,8 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
-#include "lib/crypto.h"
+#include "lib/clock.h"
 #include "lib/jsonu.h"
 #include "lib/log.h"
 #include "openshell.pb-c.h"
@@ -467,21 +466,6 @@ static enum bw_err restore_foreign(struct bw_polctx *c, const Policy *base, cons
 	return rc;
 }
 
-/* Pause before retry n (1-based) of the read-modify-write: exponential with jitter, so a
- * writer outside Breakwater that is busy merging rules gets room to finish instead of
- * winning every race against our immediate re-read. Bounded at a few hundred ms a step. */
-static void rmw_pause(int n)
-{
-	long ms = 20;
-	for (int i = 1; i < n && ms < 320; i++)
-		ms *= 2;
-	unsigned char u = 0;
-	bw_random(&u, sizeof(u));
-	ms = ms / 2 + (ms * u) / 255;
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
 static enum bw_err rmw_locked(struct bw_polctx *c, edit_fn edit, void *arg, const char *action,
 			      struct json_object *detail, struct json_object **env)
 {
@@ -491,8 +475,10 @@ static enum bw_err rmw_locked(struct bw_polctx *c, edit_fn edit, void *arg, cons
 	for (int attempt = 0; attempt < BW_POLICY_RMW_ATTEMPTS; attempt++) {
 		Openshell__V1__GetSandboxPolicyStatusResponse *s = NULL, *check = NULL;
 		Openshell__V1__UpdateConfigResponse *u = NULL;
+		/* A writer outside Breakwater busy merging rules would win every race against an
+		 * immediate re-read: back off (20 ms doubling to 320 ms, ±50%) to let it finish. */
 		if (attempt > 0)
-			rmw_pause(attempt);
+			bw_sleep_s(bw_backoff_s(attempt, 0.02, 0.32, 0.5));
 		enum bw_err rc = read_status(c, base_version, &s);
 		if (rc != BW_OK || !gw_ok(c))
 			return rc;

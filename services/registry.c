@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/clock.h"
 #include "lib/jsonu.h"
 #include "lib/log.h"
 #include "services/audit.h"

@@ -6,11 +6,11 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
 
+#include "lib/clock.h"
 #include "lib/conf.h"
 #include "lib/crypto.h"
 #include "lib/db.h"
@@ -36,33 +36,34 @@ static void on_stop(int sig)
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"Usage: breakwater-worker [--config FILE]\n"
-		"       breakwater-worker --help | --version\n\n"
-		"Runs Breakwater's background jobs in the foreground: the gateway health monitor\n"
-		"probes every registered gateway every health_interval seconds (Health over gRPC,\n"
-		"health_concurrency calls at a time) and records status, last_seen and version.\n"
-		"Several workers may share one database: leases make each gateway probed once per\n"
-		"interval. After 10 consecutive failures a gateway is probed less often (up to\n"
-		"every 300 s).\n"
-		"It also executes long-running operations (sandbox create, exec): ops_concurrency\n"
-		"threads claim them from the database under a lease of ops_lease_seconds; an\n"
-		"operation whose worker died is resumed by another worker (or by this one after a\n"
-		"restart) without creating its sandbox twice. Finished operations are deleted after\n"
-		"operation_retention_days.\n"
-		"It also escalates approval votes left waiting past their workflow's\n"
-		"escalation timeout (checked every 2 s, recorded once per round).\n"
-		"The webhook delivery thread turns new events into deliveries to the subscribed\n"
-		"webhooks and attempts them (HTTP POST, or SMTP for e-mail) with a\n"
-		"webhook_delivery_timeout per attempt, retrying 5xx, 408, 429 and network errors\n"
-		"after the webhook_retry_delays; a delivery left by a dead worker is taken over\n"
-		"after webhook_lease seconds. Finished deliveries and dispatched events are\n"
-		"deleted after webhook_delivery_max_age_days and event_retention_days.\n"
-		"Configuration: --config FILE, else $BREAKWATER_CONFIG, else %s.\n"
-		"Signals: TERM/INT stop after the round in progress; operations stop at their\n"
-		"next step (a running exec first finishes) and the next worker resumes them.\n"
-		"Logs: one JSON object per line on stderr.\n\n",
-		BW_CONF_DEFAULT_PATH);
+	fprintf(
+	    out,
+	    "Usage: breakwater-worker [--config FILE]\n"
+	    "       breakwater-worker --help | --version\n\n"
+	    "Runs Breakwater's background jobs in the foreground: the gateway health monitor\n"
+	    "probes every registered gateway every health_interval seconds (Health over gRPC,\n"
+	    "health_concurrency calls at a time) and records status, last_seen and version.\n"
+	    "Several workers may share one database: leases make each gateway probed once per\n"
+	    "interval. After 10 consecutive failures a gateway is probed less often (up to\n"
+	    "every 300 s).\n"
+	    "It also executes long-running operations (sandbox create, exec): ops_concurrency\n"
+	    "threads claim them from the database under a lease of ops_lease_seconds; an\n"
+	    "operation whose worker died is resumed by another worker (or by this one after a\n"
+	    "restart) without creating its sandbox twice. Finished operations are deleted after\n"
+	    "operation_retention_days.\n"
+	    "It also escalates approval votes left waiting past their workflow's\n"
+	    "escalation timeout (checked every 2 s, recorded once per round).\n"
+	    "The webhook delivery thread turns new events into deliveries to the subscribed\n"
+	    "webhooks and attempts them (HTTP POST, or SMTP for e-mail) with a\n"
+	    "webhook_delivery_timeout per attempt, retrying 5xx, 408, 429 and network errors\n"
+	    "after the webhook_retry_delays; a delivery left by a dead worker is taken over\n"
+	    "after webhook_lease seconds. Finished deliveries and dispatched events are\n"
+	    "deleted after webhook_delivery_max_age_days and event_retention_days.\n"
+	    "Configuration: --config FILE, else $BREAKWATER_CONFIG, else %s.\n"
+	    "Signals: TERM/INT stop after the round in progress; operations stop at their\n"
+	    "next step (a running exec first finishes) and the next worker resumes them.\n"
+	    "Logs: one JSON object per line on stderr.\n\n",
+	    BW_CONF_DEFAULT_PATH);
 	bw_conf_help(out);
 }
 
@@ -81,8 +82,7 @@ static void install_signals(void)
 
 static void tick_sleep(void)
 {
-	struct timespec ts = {TICK_MS / 1000, (TICK_MS % 1000) * 1000000L};
-	nanosleep(&ts, NULL); /* a stop signal cuts it short */
+	bw_sleep_s(TICK_MS / 1e3); /* a stop signal cuts it short */
 }
 
 static int run(const struct bw_conf *conf)
@@ -107,7 +107,8 @@ static int run(const struct bw_conf *conf)
 		bw_log(BW_LOG_ERROR, "worker", NULL, "out of memory");
 		goto out;
 	}
-	struct bw_svc svc = {db, arena, key, conf, NULL, NULL}; /* no shared block: a separate process */
+	struct bw_svc svc = {db,   arena, key,
+			     conf, NULL,  NULL}; /* no shared block: a separate process */
 	struct bw_hookdeliver *hooks = NULL;
 	if (bw_hookdeliver_start(conf, key, owner, &hooks) != BW_OK) {
 		code = 78;

@@ -14,13 +14,12 @@ static inline void plan(int n)
 
 /* Records one test; prints the location on failure so the log points at the line. */
 #define ok(cond, ...) tap_ok((cond) ? 1 : 0, __FILE__, __LINE__, __VA_ARGS__)
-#define is_str(got, want, ...)                                                                    \
-	tap_is_str((got), (want), __FILE__, __LINE__, __VA_ARGS__)
-#define is_int(got, want, ...)                                                                    \
+#define is_str(got, want, ...) tap_is_str((got), (want), __FILE__, __LINE__, __VA_ARGS__)
+#define is_int(got, want, ...) \
 	tap_is_int((long long)(got), (long long)(want), __FILE__, __LINE__, __VA_ARGS__)
 
 static inline int tap_ok(int pass, const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 #include <stdarg.h>
 static inline int tap_ok(int pass, const char *file, int line, const char *fmt, ...)
 {
