@@ -16,7 +16,8 @@ packages=(
   protobuf-compiler protobuf-compiler-grpc protobuf-c-compiler
   # the run-time stack (started by scripts/lib.sh, never as services)
   mariadb-server mariadb-client nginx-light openssl curl
-  # tests and benchmark
+  # tests and benchmark (clang-format and cppcheck: the lint suite)
+  clang-format cppcheck
   wrk jq python3-pytest python3-requests python3-pymysql python3-grpcio
   # browser tests (tests/browser drives this Chromium headless; no browser is ever downloaded)
   chromium

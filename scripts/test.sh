@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The test command: every suite against a throwaway stack, ending with "N passed, N failed".
 #
-# Installs missing packages, builds with ASan+UBSan in <checkout>/build-asan, runs the C unit
-# tests (make check), starts a private stack (own run dir under /tmp, own free port), runs the
-# end-to-end suites against it, stops it and counts sanitizer reports. Two runs at the same time do
-# not collide: run dirs and ports are private, the shared build dir is locked while building.
+# Installs missing packages, checks clang-format and cppcheck (lint), builds with ASan+UBSan in
+# <checkout>/build-asan, runs the C unit tests (make check), starts a private stack (own run dir
+# under /tmp, own free port), runs the end-to-end suites against it, stops it and counts
+# sanitizer reports. Two runs at the same time do not collide: run dirs and ports are private,
+# the shared build dir is locked while building.
 #
 # Results: <checkout>/test-output/ (e2e.xml = JUnit of the end-to-end suite). The run dir is
 # removed when everything passed and kept (path printed) otherwise.
@@ -195,6 +196,36 @@ suite_browser() {
   fi
 }
 
+# suite_lint: the house rules a compiler does not check. One test per C source that clang-format
+# (the repository's .clang-format) would leave as it is, and one for a clean cppcheck run.
+suite_lint() {
+  section "lint (clang-format, cppcheck)"
+  local files=() file pass=0 unclean=()
+  mapfile -t files < <(find lib services fcgi worker ctl tests/unit -name '*.[ch]' | sort)
+  for file in "${files[@]}"; do
+    if clang-format --dry-run --Werror "$file" >/dev/null 2>&1; then
+      pass=$((pass + 1))
+    else
+      unclean+=("$file")
+    fi
+  done
+  if ((${#unclean[@]})); then
+    bw_say "not clang-format clean (run clang-format -i): ${unclean[*]}"
+    record lint "$pass" "${#unclean[@]}" 0 "clang-format: ${unclean[*]}"
+  else
+    record lint "$pass" 0
+  fi
+  local report
+  report=$(cppcheck --enable=warning,performance,portability --std=c11 --quiet \
+    --error-exitcode=1 -I . lib services fcgi worker ctl 2>&1) || {
+    printf '%s\n' "$report"
+    record lint 0 1 0 "cppcheck reported findings"
+    return 0
+  }
+  record lint 1 0
+  bw_say "cppcheck clean; ${pass} of ${#files[@]} files clang-format clean"
+}
+
 # The simulated gateway's own self-test: it starts its own simulators on free ports, so it needs
 # no stack; it runs with the build suites so the later gRPC suites can rely on it.
 suite_gateway_sim() {
@@ -263,6 +294,8 @@ main() {
     summary
     return
   fi
+
+  suite_lint || record lint 0 1 0 "suite_lint itself failed"
 
   section "build (sanitizers) in $TEST_BUILD_DIR"
   local built=1
