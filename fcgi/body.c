@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fcgi/body.h"
 #include "fcgi/request.h"
@@ -79,6 +80,27 @@ bool bw_query_int(struct bw_req *req, struct bw_verrs *v, const char *name, long
 	}
 	*out = n;
 	return true;
+}
+
+bool bw_query_bool(struct bw_req *req, struct bw_verrs *v, const char *name, bool *out)
+{
+	static const char *const spellings[][2] = {{"true", "false"}, {"1", "0"}, {"yes", "no"},
+						   {"on", "off"},     {"t", "f"}, {"y", "n"}};
+	const char *s = bw_req_query(req, name);
+	*out = false;
+	if (s == NULL)
+		return true;
+	for (size_t i = 0; i < sizeof(spellings) / sizeof(spellings[0]); i++) {
+		for (int b = 0; b < 2; b++) {
+			if (strcasecmp(s, spellings[i][b]) == 0) {
+				*out = b == 0;
+				return true;
+			}
+		}
+	}
+	bw_verrs_query(v, "bool_parsing", name,
+		       "Input should be a valid boolean, unable to interpret input", s);
+	return false;
 }
 
 static struct json_object *member(struct json_object *body, const char *key, unsigned flags,

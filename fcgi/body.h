@@ -51,6 +51,11 @@ void bw_body_int(struct json_object *body, const char *key, unsigned flags, stru
 bool bw_query_int(struct bw_req *req, struct bw_verrs *v, const char *name, long long min,
 		  long long max, long long *out);
 
+/* The boolean query parameter name into *out (absent: false), spelled as the reference's query
+ * validation accepts it, in any case: true/false, 1/0, yes/no, on/off, t/f, y/n. Anything else
+ * adds one bool_parsing entry (with the input) to v and returns false. */
+bool bw_query_bool(struct bw_req *req, struct bw_verrs *v, const char *name, bool *out);
+
 /* The integer path parameter name (digits only, at most 18); false after replying 422. */
 bool bw_path_int(struct bw_req *req, const char *name, long long *out);
 

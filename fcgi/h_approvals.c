@@ -104,40 +104,19 @@ static void reply_bad_query(struct bw_req *req, const char *key, const char *msg
 	bw_reply_invalid(req, v.list);
 }
 
-/* A query boolean (absent = false); false after replying 422. */
-static bool query_bool(struct bw_req *req, const char *key, bool *out)
-{
-	static const char *const yes[] = {"true", "1", "yes", "on"};
-	static const char *const no[] = {"false", "0", "no", "off"};
-	const char *v = bw_req_query(req, key);
-	*out = false;
-	if (v == NULL)
-		return true;
-	for (size_t i = 0; i < 4; i++) {
-		if (strcmp(v, yes[i]) == 0) {
-			*out = true;
-			return true;
-		}
-		if (strcmp(v, no[i]) == 0)
-			return true;
-	}
-	reply_bad_query(req, key, "Input should be a valid boolean");
-	return false;
-}
-
 /* ?wait_loaded=bool and ?wait_timeout=1..30 (seconds, default 30); false after replying. */
 static bool wait_params(struct bw_req *req, bool *wait, int *timeout_s)
 {
-	*timeout_s = WAIT_LIMIT_S;
-	if (!query_bool(req, "wait_loaded", wait))
-		return false;
 	struct bw_verrs v;
 	long long n = WAIT_LIMIT_S;
+	*timeout_s = WAIT_LIMIT_S;
 	if (!bw_verrs_init(&v, req->arena)) {
 		bw_reply_err(req, BW_ENOMEM);
 		return false;
 	}
-	if (!bw_query_int(req, &v, "wait_timeout", 1, WAIT_LIMIT_S, &n)) {
+	bw_query_bool(req, &v, "wait_loaded", wait);
+	bw_query_int(req, &v, "wait_timeout", 1, WAIT_LIMIT_S, &n);
+	if (bw_verrs_any(&v)) {
 		bw_reply_invalid(req, v.list);
 		return false;
 	}

@@ -380,16 +380,18 @@ static bool apply_request(struct bw_req *req, struct bw_apply_req *r)
 	memset(r, 0, sizeof(*r));
 	/* The dispatcher leaves json NULL with a non-empty body only for a YAML media type. */
 	if (req->json == NULL && req->body_len > 0) {
-		const char *dry = bw_req_query(req, "dry_run");
 		r->yaml = req->body;
 		r->yaml_len = req->body_len;
 		r->expected = bw_req_query(req, "expected_version");
 		mode = bw_req_query(req, "mode");
-		if (dry != NULL && strcmp(dry, "true") != 0 && strcmp(dry, "false") != 0) {
-			bw_reply_problem(req, 422, NULL, "dry_run must be true or false");
+		if (!bw_verrs_init(&v, req->arena)) {
+			bw_reply_err(req, BW_ENOMEM);
 			return false;
 		}
-		r->dry_run = dry != NULL && strcmp(dry, "true") == 0;
+		if (!bw_query_bool(req, &v, "dry_run", &r->dry_run)) {
+			bw_reply_invalid(req, v.list);
+			return false;
+		}
 	} else {
 		if (!bw_body_require_object(req, &v))
 			return false;

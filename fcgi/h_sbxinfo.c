@@ -7,7 +7,6 @@
 
 #include <ctype.h>
 #include <string.h>
-#include <strings.h>
 
 #include "fcgi/gwreply.h"
 #include "fcgi/routes.h"
@@ -90,18 +89,6 @@ static void parse_set(struct bw_req *req, struct bw_verrs *v, const char *name,
 	}
 }
 
-/* A boolean query parameter: true/false/1/0 (any case); absent = false. */
-static bool query_bool(struct bw_req *req, struct bw_verrs *v, const char *name)
-{
-	const char *s = bw_req_query(req, name);
-	if (s == NULL || strcasecmp(s, "false") == 0 || strcmp(s, "0") == 0)
-		return false;
-	if (strcasecmp(s, "true") == 0 || strcmp(s, "1") == 0)
-		return true;
-	bw_verrs_query(v, "bool_parsing", name, "Input should be a valid boolean", NULL);
-	return false;
-}
-
 void bw_h_sandbox_logs(struct bw_req *req)
 {
 	struct bw_verrs v;
@@ -129,7 +116,7 @@ void bw_h_sandbox_logs(struct bw_req *req)
 				       NULL);
 	}
 	parse_sources(req, &v, &q);
-	q.ocsf_only = query_bool(req, &v, "ocsf_only");
+	bw_query_bool(req, &v, "ocsf_only", &q.ocsf_only);
 	parse_set(req, &v, "ocsf_class", bw_ocsf_known_class, q.classes, &q.n_classes);
 	parse_set(req, &v, "ocsf_disposition", bw_ocsf_known_disposition, q.dispositions,
 		  &q.n_dispositions);

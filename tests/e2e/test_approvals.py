@@ -176,6 +176,11 @@ def test_approve_wait_loaded(api, rejected, box):
               "wait_loaded=true&wait_timeout=31", "wait_loaded=true&wait_timeout=x"):
         rejected(lambda: api.post(f"{b.base}/approvals/{first}/approve?{q}"),
                  expect=lambda r: bwtest.assert_validation_422(r, loc_prefix=["query"]))
+    # Both query problems are reported in one reply.
+    both = rejected(lambda: api.post(
+        f"{b.base}/approvals/{first}/approve?wait_loaded=sometimes&wait_timeout=99"), 422)
+    assert sorted((e["type"], e["loc"][1]) for e in both["errors"]) == [
+        ("bool_parsing", "wait_loaded"), ("less_than_equal", "wait_timeout")], both
 
 
 def test_wait_loaded_reports_a_failed_load(api, box):

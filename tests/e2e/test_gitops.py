@@ -100,9 +100,15 @@ def test_raw_yaml_body(api, box):
                   lambda p: p["network_policies"].update(raw=rule("raw.example.com")))
     dry = json_ok(apply_raw(api, gw, name, text, "?dry_run=true"))
     assert dry["status"] == "dry_run"
+    again = json_ok(apply_raw(api, gw, name, text, "?dry_run=1"))
+    assert again["status"] == "dry_run", again
     done = json_ok(apply_raw(api, gw, name, text, "?mode=merge"))
     assert done["status"] == "applied" and "raw" in sim_policy(sim, name).policy.network_policies
-    problem(422)(apply_raw(api, gw, name, text, "?dry_run=maybe"))
+    resp = apply_raw(api, gw, name, text, "?dry_run=maybe")
+    problem(422)(resp)
+    bad = resp.json()
+    assert [(e["type"], e["loc"]) for e in bad["errors"]] == [
+        ("bool_parsing", ["query", "dry_run"])], bad
     problem(422)(apply_raw(api, gw, name, text, "?mode=sideways"))
     problem(415)(api.send_bytes("POST", base(gw, name) + "/apply", text.encode(), content_type="text/plain"))
 

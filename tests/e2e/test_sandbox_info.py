@@ -79,6 +79,11 @@ def test_logs_ocsf_parsing_and_filters(api, box):
     assert "plain trace line" not in [e["message"] for e in err]
     only = json_ok(api.get(url(name, sb, "logs?ocsf_only=true")))
     assert len(only) == 3 and all("ocsf" in e for e in only)
+    # Every spelling of a boolean the reference's query validation takes, in any case.
+    for yes in ("1", "YES", "On", "t", "y"):
+        assert json_ok(api.get(url(name, sb, f"logs?ocsf_only={yes}"))) == only, yes
+    for no in ("0", "False", "NO", "off", "f", "n"):
+        assert json_ok(api.get(url(name, sb, f"logs?ocsf_only={no}"))) == logs, no
     denied = json_ok(api.get(url(name, sb, "logs?ocsf_disposition=denied,%20blocked")))
     assert [e["ocsf"]["class_prefix"] for e in denied] == ["NET", "FINDING"], denied
     crit = json_ok(api.get(url(name, sb, "logs?ocsf_severity=CRIT&ocsf_class=FINDING")))
@@ -95,6 +100,10 @@ def test_logs_bad_query_is_422(api, box, rejected):
               "ocsf_disposition=ALLOWED,MAYBE"):
         body = rejected(lambda: api.get(url(name, sb, f"logs?{q}")), 422)
         assert body["errors"][0]["loc"][0] == "query", body
+        if q.startswith("ocsf_only"):
+            assert body["errors"] == [{
+                "type": "bool_parsing", "loc": ["query", "ocsf_only"], "input": "maybe",
+                "msg": "Input should be a valid boolean, unable to interpret input"}], body
     assert "GetSandboxLogs" not in sim.ctl("GET", "/calls")["counts"]
 
 
