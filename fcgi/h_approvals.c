@@ -20,7 +20,6 @@
 #include "services/approvals.h"
 #include "services/pbjson.h"
 #include "services/registry.h"
-#include "services/validate.h"
 #include "services/workflow.h"
 
 #define WAIT_LIMIT_S 30
@@ -57,13 +56,10 @@ static bool chunk_id_ok(const char *s)
 static bool target_of(struct bw_req *req, struct target *t)
 {
 	t->w.gw = bw_req_param(req, "gw");
-	t->w.sb = bw_req_param(req, "name");
+	t->w.sb = bw_gwreply_name(req, "name", "sandbox");
 	t->chunk = bw_req_param(req, "chunk_id");
-	if (t->w.sb == NULL || !bw_valid_gateway_name(t->w.sb)) {
-		bw_reply_problem(req, 400, NULL,
-				 "Invalid sandbox name: must match [a-zA-Z0-9][a-zA-Z0-9._-]*");
+	if (t->w.sb == NULL)
 		return false;
-	}
 	if (t->chunk != NULL && !chunk_id_ok(t->chunk)) {
 		bw_reply_problem(req, 400, NULL,
 				 "Invalid chunk id: 1..128 characters of [A-Za-z0-9._:-]");

@@ -18,10 +18,6 @@
 #include "services/pins.h"
 #include "services/polcore.h"
 #include "services/policy.h"
-#include "services/validate.h"
-
-#define GW_RULE "Invalid gateway name: must match [a-zA-Z0-9][a-zA-Z0-9._-]* (max 253)"
-#define SB_RULE "Invalid sandbox name: must match [a-zA-Z0-9][a-zA-Z0-9._-]* (max 253)"
 
 /* Fills c from the path; false after replying 400. */
 static bool ctx_init(struct bw_req *req, struct bw_polctx *c)
@@ -29,17 +25,9 @@ static bool ctx_init(struct bw_req *req, struct bw_polctx *c)
 	memset(c, 0, sizeof(*c));
 	c->svc = &req->svc;
 	c->actor = &req->actor;
-	c->gateway = bw_req_param(req, "gw");
-	c->sandbox = bw_req_param(req, "name");
-	if (c->gateway == NULL || !bw_valid_gateway_name(c->gateway)) {
-		bw_reply_problem(req, 400, NULL, GW_RULE);
-		return false;
-	}
-	if (c->sandbox == NULL || !bw_valid_gateway_name(c->sandbox)) {
-		bw_reply_problem(req, 400, NULL, SB_RULE);
-		return false;
-	}
-	return true;
+	c->gateway = bw_gwreply_name(req, "gw", "gateway");
+	c->sandbox = c->gateway != NULL ? bw_gwreply_name(req, "name", "sandbox") : NULL;
+	return c->sandbox != NULL;
 }
 
 /* The pin check of every policy write; false after replying. */

@@ -22,7 +22,6 @@
 #include "services/shellsplit.h"
 #include "services/validate.h"
 
-#define NAME_RULE "Invalid sandbox name: must match [a-zA-Z0-9][a-zA-Z0-9._-]*"
 #define MAX_IMAGE 512
 #define MAX_LIST 20
 #define MAX_ENV 100
@@ -39,12 +38,7 @@ static size_t cps(const char *s)
 /* The {name} segment; NULL after replying 400. */
 static const char *sandbox_param(struct bw_req *req)
 {
-	const char *name = bw_req_param(req, "name");
-	if (name == NULL || !bw_valid_gateway_name(name)) {
-		bw_reply_problem(req, 400, NULL, NAME_RULE);
-		return NULL;
-	}
-	return name;
+	return bw_gwreply_name(req, "name", "sandbox");
 }
 
 static bool labels_match(struct json_object *rec, char **keys, char **vals, size_t n)
@@ -327,7 +321,9 @@ void bw_h_sandbox_create(struct bw_req *req)
 		return;
 	}
 	if (name != NULL && name[0] != '\0' && !bw_valid_gateway_name(name)) {
-		bw_reply_problem(req, 400, NULL, NAME_RULE);
+		bw_reply_problem(
+		    req, 400, NULL,
+		    "Invalid sandbox name: must match [a-zA-Z0-9][a-zA-Z0-9._-]* (max 253)");
 		return;
 	}
 	if (!meta_fields(req, &v, &desc, &labels))

@@ -351,7 +351,8 @@ def test_bad_names_and_unknown_targets(api, rejected, box, anon):
     gw = quote_name(b.gw)
     for sb in ("-box", "a%20b", "x" * 254, "%C3%A9t%C3%A9"):
         rejected(lambda: api.get(f"/api/gateways/{gw}/sandboxes/{sb}/approvals"), 400,
-                 "VALIDATION_ERROR", "Invalid sandbox name: must match [a-zA-Z0-9][a-zA-Z0-9._-]*")
+                 "VALIDATION_ERROR",
+                 "Invalid sandbox name: must match [a-zA-Z0-9][a-zA-Z0-9._-]* (max 253)")
     for chunk in ("a%20b", "x" * 129, "a%2Fb", "%27%3B--"):
         rejected(lambda: api.post(f"{b.base}/approvals/{chunk}/approve"), 400,
                  "VALIDATION_ERROR", detail_prefix="Invalid chunk id")
