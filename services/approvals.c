@@ -38,11 +38,7 @@ static enum bw_err write_record(struct bw_svc *svc, const struct bw_actor *actor
 		rc = bw_event_emit(svc, r->event[i], w->gw, r->data);
 	if (rc == BW_OK)
 		rc = bw_audit_write(svc, actor, &entry);
-	if (rc == BW_OK)
-		rc = bw_db_commit(svc->db);
-	if (rc != BW_OK)
-		bw_db_rollback(svc->db);
-	return rc;
+	return bw_db_end(svc->db, rc);
 }
 
 /* A detail/data object {sandbox, ...}; NULL when out of memory. */

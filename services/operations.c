@@ -424,11 +424,7 @@ enum bw_err bw_op_finish(struct bw_svc *svc, const char *id, const char *owner,
 	if (rc != BW_OK)
 		return rc;
 	rc = bw_op_finish_tx(svc, id, owner, result_json, error, error_code);
-	if (rc == BW_OK)
-		rc = bw_db_commit(svc->db);
-	if (rc != BW_OK)
-		bw_db_rollback(svc->db);
-	return rc;
+	return bw_db_end(svc->db, rc);
 }
 
 enum bw_err bw_op_cleanup(struct bw_svc *svc, int days, long long *deleted)

@@ -71,11 +71,7 @@ static enum bw_err finish(struct bw_svc *svc, const struct bw_actor *actor, cons
 	enum bw_err rc = bw_event_emit(svc, event, entry->gateway_name, data);
 	if (rc == BW_OK)
 		rc = bw_audit_write(svc, actor, entry);
-	if (rc == BW_OK)
-		rc = bw_db_commit(svc->db);
-	if (rc != BW_OK)
-		bw_db_rollback(svc->db);
-	return rc;
+	return bw_db_end(svc->db, rc);
 }
 
 enum bw_err bw_pin_set(struct bw_svc *svc, const struct bw_actor *actor, const char *gateway,
@@ -129,10 +125,7 @@ enum bw_err bw_pin_delete(struct bw_svc *svc, const struct bw_actor *actor, cons
 	if (rc == BW_OK && n == 0) {
 		/* Clear a stale expired row anyway, but report that nothing was pinned. */
 		rc = bw_db_exec(svc->db, sql_delete_any, args, 2, NULL, NULL);
-		if (rc == BW_OK)
-			rc = bw_db_commit(svc->db);
-		if (rc != BW_OK)
-			bw_db_rollback(svc->db);
+		rc = bw_db_end(svc->db, rc);
 		rc = rc == BW_OK ? BW_ENOTFOUND : rc;
 		goto out;
 	}

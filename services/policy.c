@@ -184,11 +184,7 @@ static enum bw_err record_wf(struct bw_polctx *c, const char *action, struct jso
 	struct bw_audit entry = {action, "sandbox", c->sandbox, c->gateway, detail};
 	if (rc == BW_OK)
 		rc = bw_audit_write(c->svc, c->actor, &entry);
-	if (rc == BW_OK)
-		rc = bw_db_commit(c->svc->db);
-	if (rc != BW_OK)
-		bw_db_rollback(c->svc->db);
-	return rc;
+	return bw_db_end(c->svc->db, rc);
 }
 
 static enum bw_err record(struct bw_polctx *c, const char *action, struct json_object *detail,

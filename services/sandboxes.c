@@ -287,11 +287,7 @@ enum bw_err bw_sandbox_delete(struct bw_svc *svc, const struct bw_actor *actor, 
 		rc = bw_audit_write(svc, actor, &e);
 	}
 	json_object_put(data);
-	if (rc == BW_OK)
-		rc = bw_db_commit(svc->db);
-	if (rc != BW_OK)
-		bw_db_rollback(svc->db);
-	return rc;
+	return bw_db_end(svc->db, rc);
 }
 
 /* A string map from a JSON object of strings into protobuf-c entries (arena). */

@@ -71,10 +71,7 @@ static enum bw_err audit_voted(struct bw_polctx *c, const struct bw_apply_wf *w,
 	enum bw_err rc = bw_db_begin(c->svc->db);
 	if (rc == BW_OK)
 		rc = bw_audit_write(c->svc, c->actor, &entry);
-	if (rc == BW_OK)
-		rc = bw_db_commit(c->svc->db);
-	if (rc != BW_OK)
-		bw_db_rollback(c->svc->db);
+	rc = bw_db_end(c->svc->db, rc);
 	json_object_put(detail);
 	return rc;
 }

@@ -142,11 +142,7 @@ static enum bw_err finish(struct bw_svc *svc, const struct bw_actor *actor,
 {
 	if (rc == BW_OK)
 		rc = bw_audit_write(svc, actor, entry);
-	if (rc == BW_OK)
-		rc = bw_db_commit(svc->db);
-	if (rc != BW_OK)
-		bw_db_rollback(svc->db);
-	return rc;
+	return bw_db_end(svc->db, rc);
 }
 
 enum bw_err bw_wf_upsert(struct bw_svc *svc, const struct bw_actor *actor, const char *gw,
