@@ -114,7 +114,7 @@ def test_register_then_test_connection_health_and_info(api, db, sims, register):
     sim.ctl("POST", "/delay", {"rpc": "Health", "seconds": 30, "count": 1})
     t0 = time.monotonic()
     name = register(sim.port)
-    assert time.monotonic() - t0 < 2
+    assert time.monotonic() - t0 < 10  # far below the 30 s Health would take
     info = json_ok(api.info(name))
     assert info["status"] == "offline" and info["connected"] is False and info["version"] is None
     sim.ctl("POST", "/clear")
@@ -318,7 +318,7 @@ def test_slow_gateway_times_out_and_responders_keep_serving(api, sims, register)
                 t1 = time.monotonic()
                 json_ok(get_config(api, fast_name))
                 json_ok(api.list())
-                assert time.monotonic() - t1 < 2
+                assert time.monotonic() - t1 < GRPC_TIMEOUT - 1  # not queued behind the slow ones
             for fut in slow:
                 resp = fut.result(timeout=GRPC_TIMEOUT + 30)
                 assert_problem(resp, 504, "TIMEOUT", "gRPC error: DEADLINE_EXCEEDED")
