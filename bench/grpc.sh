@@ -19,6 +19,8 @@ export BW_RUN_DIR=$WORK/run BW_BUILD_DIR=$BW_CHECKOUT/build
 export BW_PORT
 BW_PORT=$(bw_pick_free_port)
 trap '"$STACK" down >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
+trap 'exit 130' INT  # a signal runs the EXIT trap too: no stack is left behind
+trap 'exit 143' TERM
 
 "$STACK" up > "$WORK/up.log" 2>&1 || { tail -30 "$WORK/up.log"; exit 1; }
 set -a

@@ -517,7 +517,7 @@ class SandboxRec:
     def to_json(self):
         d = dict(self.__dict__)
         d["spec"] = base64.b64encode(self.spec.SerializeToString()).decode()
-        d["revisions"] = [dict(r, policy=to_dict(r["policy"])) for r in self.revisions]
+        d["revisions"] = [revision_json(r) for r in self.revisions]
         d["chunks"] = [dict(c, proposed_rule=to_dict(c["proposed_rule"]) if c["proposed_rule"] is not None
                             else None) for c in self.chunks]
         d["logs"] = self.logs[-500:]
@@ -534,6 +534,19 @@ class SandboxRec:
         r.chunks = [dict(c, proposed_rule=from_dict(P.sb.NetworkPolicyRule, c["proposed_rule"])
                          if c["proposed_rule"] is not None else None) for c in d["chunks"]]
         return r
+
+
+def revision_json(r):
+    """A revision as saved in the state file. A stored revision's policy never changes, so its
+    dict is made once: converting every revision on each save (5 times a second) made a sandbox
+    with a few hundred revisions hold the lock for most of the time."""
+    cached = r.get("_policy_json")
+    if cached is None or cached[0] is not r["policy"]:
+        cached = (r["policy"], to_dict(r["policy"]))
+        r["_policy_json"] = cached
+    d = {k: v for k, v in r.items() if k != "_policy_json"}
+    d["policy"] = cached[1]
+    return d
 
 
 def revision_dict(version, policy, status="pending", load_delay=0.0):
@@ -643,7 +656,7 @@ class Sim:
             "profiles": {k: to_dict(v) for k, v in self.profiles.items()},
             "global_settings": self.global_settings,
             "global_settings_revision": self.global_settings_revision,
-            "global_revisions": [dict(r, policy=to_dict(r["policy"])) for r in self.global_revisions],
+            "global_revisions": [revision_json(r) for r in self.global_revisions],
             "routes": self.routes,
             "ssh_sessions": self.ssh_sessions,
             "services": self.services,
