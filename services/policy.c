@@ -472,9 +472,9 @@ static enum bw_err rmw_locked(struct bw_polctx *c, edit_fn edit, void *arg, cons
 		Openshell__V1__GetSandboxPolicyStatusResponse *s = NULL, *check = NULL;
 		Openshell__V1__UpdateConfigResponse *u = NULL;
 		/* A writer outside Breakwater busy merging rules would win every race against an
-		 * immediate re-read: back off (20 ms doubling to 320 ms, ±50%) to let it finish. */
+		 * immediate re-read: back off (5 ms doubling to 320 ms, ±50%) to let it finish. */
 		if (attempt > 0)
-			bw_sleep_s(bw_backoff_s(attempt, 0.02, 0.32, 0.5));
+			bw_sleep_s(bw_backoff_s(attempt, 0.005, 0.32, 0.5));
 		enum bw_err rc = read_status(c, base_version, &s);
 		if (rc != BW_OK || !gw_ok(c))
 			return rc;

@@ -20,7 +20,7 @@
 #include "services/svc.h"
 
 /* Bounded retries of an optimistic read-modify-write before BW_ECONFLICT (with a jittered
- * exponential pause between them: at most about 1.3 s in all). */
+ * exponential pause between them: under 1 s in all). */
 #define BW_POLICY_RMW_ATTEMPTS 8
 
 /* What a policy route works on. why receives a sentence for BW_EINVAL (bad policy input,
