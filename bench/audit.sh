@@ -11,26 +11,19 @@
 # and stops everything again. Run by hand; not part of the test command.
 set -euo pipefail
 
-# shellcheck source=../scripts/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ROWS=${ROWS:-1000000}
 REPEAT=${REPEAT:-5}
 BATCH=100000
-STACK=$BW_CHECKOUT/scripts/stack.sh
+bench_prepare
 
-WORK=$(mktemp -d /tmp/breakwater-bench.XXXXXX)
-export BW_RUN_DIR=$WORK/run BW_BUILD_DIR=$BW_CHECKOUT/build
-export BW_PORT
-BW_PORT=$(bw_pick_free_port)
-trap '"$STACK" down >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
-trap 'exit 130' INT  # a signal runs the EXIT trap too: no stack is left behind
-trap 'exit 143' TERM
-
-"$STACK" up > "$WORK/up.log" 2>&1 || { tail -30 "$WORK/up.log"; exit 1; }
+bench_up
 URL=https://127.0.0.1:$BW_PORT
 CA=$BW_RUN_DIR/tls/cert.pem
 SOCK=$BW_RUN_DIR/mysql/mysqld.sock
+AUTH="Authorization: Bearer $(bench_admin_key)"
 sql() { mariadb --no-defaults --socket="$SOCK" --user=root --batch --skip-column-names breakwater "$@"; }
 
 # Rows spread over 90 days (newest = now), 200 actors, 20 actions, 5 resource types,
@@ -71,10 +64,10 @@ timing() {
   local path=$1 times=() total=""
   for ((i = 0; i < REPEAT; i++)); do
     local out
-    out=$(curl -s --cacert "$CA" -o "$WORK/body.json" -w '%{http_code} %{time_total}' "$URL$path")
+    out=$(curl -s --cacert "$CA" -H "$AUTH" -o "$WORK/body.json" -w '%{http_code} %{time_total}' "$URL$path")
     [[ ${out%% *} == 200 ]] || { echo "  $path -> HTTP ${out%% *}: $(head -c 300 "$WORK/body.json")" >&2; return 1; }
     times+=("${out#* }")
-    [[ -n $total ]] || total=$(python3 -c 'import json,sys; b=json.load(open(sys.argv[1])); print(b["total"], len(b["entries"]))' "$WORK/body.json")
+    [[ -n $total ]] || total=$("$BW_PYTHON" -c 'import json,sys; b=json.load(open(sys.argv[1])); print(b["total"], len(b["entries"]))' "$WORK/body.json")
   done
   local median
   median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)] * 1000}')
@@ -123,7 +116,7 @@ export_run() {
   : > "$samples"
   sample_rss "$samples" & local sampler=$!
   local out
-  out=$(curl -s --cacert "$CA" -o "$WORK/export.$fmt" -w '%{http_code} %{time_total} %{size_download}' "$URL/api/audit/export?format=$fmt${limit:+&limit=$limit}")
+  out=$(curl -s --cacert "$CA" -H "$AUTH" -o "$WORK/export.$fmt" -w '%{http_code} %{time_total} %{size_download}' "$URL/api/audit/export?format=$fmt${limit:+&limit=$limit}")
   kill "$sampler"; wait "$sampler" 2>/dev/null || true
   read -r code secs bytes <<<"$out"
   [[ $code == 200 ]] || { echo "  export $fmt -> HTTP $code" >&2; return 1; }

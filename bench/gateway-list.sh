@@ -9,37 +9,21 @@
 # and stops everything again. Run by hand; not part of the test command.
 set -euo pipefail
 
-# shellcheck source=../scripts/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
-STACK=$BW_CHECKOUT/scripts/stack.sh
-
-WORK=$(mktemp -d /tmp/breakwater-bench.XXXXXX)
-export BW_RUN_DIR=$WORK/run BW_HTDOCS=$WORK/htdocs BW_BUILD_DIR=$BW_CHECKOUT/build
-export BW_PORT
-BW_PORT=$(bw_pick_free_port)
+bench_prepare
+export BW_HTDOCS=$WORK/htdocs
 mkdir -p "$BW_HTDOCS"
-trap '"$STACK" down >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
-trap 'exit 130' INT  # a signal runs the EXIT trap too: no stack is left behind
-trap 'exit 143' TERM
 
-"$STACK" up > "$WORK/up.log" 2>&1 || { tail -30 "$WORK/up.log"; exit 1; }
+bench_up
 URL=https://127.0.0.1:$BW_PORT
 CA=$BW_RUN_DIR/tls/cert.pem
 
-# Every API route needs credentials: the bootstrap admin logs in (cookie + CSRF token) and makes
-# an admin API key, which every request below sends (the realistic cost of authentication).
-PW=$(<"$BW_RUN_DIR/conf/admin.password")
-login=$(curl -sf --cacert "$CA" -D "$WORK/login.h" -X POST "$URL/api/auth/login" \
-  -H 'Content-Type: application/json' -d "{\"email\":\"$BW_ADMIN_EMAIL\",\"password\":\"$PW\"}")
-csrf=$("$BW_PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["csrf_token"])' <<<"$login")
-cookie=$(sed -n 's/^[Ss]et-[Cc]ookie: \(sg_session=[^;]*\).*/\1/p' "$WORK/login.h")
-key=$(curl -sf --cacert "$CA" -X POST "$URL/api/auth/service-principals" -H "Cookie: $cookie" \
-  -H "X-CSRF-Token: $csrf" -H 'Content-Type: application/json' -d '{"name":"bench","role":"admin"}' |
-  "$BW_PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+key=$(bench_admin_key)
 AUTH="Authorization: Bearer $key"
 
 for i in $(seq -w 1 20); do

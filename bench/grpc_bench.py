@@ -7,11 +7,12 @@ import sys
 import time
 
 import pymysql
-import requests
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "gateway-sim"))
 from sim_harness import P, SimProcess  # noqa: E402
+sys.path.insert(0, HERE)
+from sandboxes_bench import admin_key, session  # noqa: E402
 
 REQUESTS = int(os.environ.get("REQUESTS", "2000"))
 SKIP_MONITOR = os.environ.get("SKIP_MONITOR") == "1"
@@ -31,11 +32,10 @@ def bundle(certs):
             "client_key": b64("client.key")}
 
 
-def proxied_read(work, url, cafile, certs):
+def proxied_read(work, url, certs):
     sim = SimProcess(os.path.join(work, "sim-proxy"), certs, mode="mtls")
     try:
-        s = requests.Session()
-        s.verify = cafile
+        s = session(admin_key())
         body = {"name": "bench-proxy", "endpoint": f"127.0.0.1:{sim.port}"}
         body.update(bundle(certs))
         s.post(f"{url}/api/gateway/register", json=body).raise_for_status()
@@ -76,14 +76,13 @@ def proxied_read(work, url, cafile, certs):
         sim.stop()
 
 
-def monitor(work, url, cafile, certs):
+def monitor(work, url, certs):
     sim = SimProcess(os.path.join(work, "sim-many"), certs, mode="mtls",
                      extra=["--extra-listeners", str(GATEWAYS - 1)])
     db = pymysql.connect(unix_socket=os.environ["BW_DB_SOCKET"], user="root", password="",
                          database=os.environ["BW_DB_NAME"], autocommit=True)
     try:
-        s = requests.Session()
-        s.verify = cafile
+        s = session(admin_key())
         creds = bundle(certs)
         t0 = time.perf_counter()
         for i, port in enumerate(sim.ports[:GATEWAYS]):
@@ -114,11 +113,11 @@ def monitor(work, url, cafile, certs):
 
 def main():
     work = sys.argv[1]
-    url, cafile = os.environ["BW_URL"], os.environ["BW_TLS_CERT"]
+    url = os.environ["BW_URL"]
     certs = os.environ["BW_SIM_CERTS"]
-    proxied_read(work, url, cafile, certs)
+    proxied_read(work, url, certs)
     if not SKIP_MONITOR:
-        monitor(work, url, cafile, certs)
+        monitor(work, url, certs)
 
 
 if __name__ == "__main__":

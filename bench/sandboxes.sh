@@ -11,22 +11,11 @@
 # else starts a private one like bench/grpc.sh. Run by hand; not part of the test command.
 set -euo pipefail
 
-# shellcheck source=../scripts/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-STACK=$BW_CHECKOUT/scripts/stack.sh
 if [[ -z ${BW_RUN_DIR:-} || ! -f $BW_RUN_DIR/env ]]; then
-  WORK=$(mktemp -d /tmp/breakwater-bench.XXXXXX)
-  export BW_RUN_DIR=$WORK/run BW_BUILD_DIR=$BW_CHECKOUT/build
-  export BW_PORT
-  BW_PORT=$(bw_pick_free_port)
-  trap '"$STACK" down >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
-  trap 'exit 130' INT  # a signal runs the EXIT trap too: no stack is left behind
-  trap 'exit 143' TERM
-  "$STACK" up > "$WORK/up.log" 2>&1 || { tail -30 "$WORK/up.log"; exit 1; }
+  bench_prepare
+  bench_up
 fi
-set -a
-# shellcheck source=/dev/null
-source "$BW_RUN_DIR/env"
-set +a
-env -u REQUESTS_CA_BUNDLE -u CURL_CA_BUNDLE "$BW_PYTHON" "$BW_CHECKOUT/bench/sandboxes_bench.py"
+bench_python sandboxes_bench.py
